@@ -1,0 +1,59 @@
+# The book's two everyday commands, `make book` and `make test`, each from a fresh clone.
+#   make book   virtual environment + packages + data check, then the site in _build/html
+#   make test   the same set-up, then unit tests, every chapter in the quick profile (nbval),
+#               the notebook/text-twin check, and the site build with warnings as errors
+#   make full   re-run chapters in the full profile and store their outputs (slow);
+#               one chapter: make full CHAPTER=01-basic-autoencoder
+#   make sync   bring .ipynb files and their .md twins up to date after an edit
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHAPTER ?= *
+NOTEBOOKS := $(wildcard notebooks/$(CHAPTER).ipynb)
+FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: book test unit notebooks twins build full sync data clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	touch $(STAMP)
+
+# Debian's package is the quickest source of Fashion-MNIST where we may use apt;
+# elsewhere Keras downloads it on first use. Either way the checksums are verified.
+data: $(STAMP)
+	@if [ ! -d $(FASHION_MNIST_DEB_DIR) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's dataset-fashion-mnist ..."; \
+		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) || \
+		echo "apt-get could not install it; Keras will download the data instead."; \
+	fi
+	$(BIN)/python -c 'import aehelpers.data as d; (x, _), (t, _) = d.load_raw(); print(f"Fashion-MNIST OK: {len(x)} train and {len(t)} test images, checksums verified")'
+
+book: data build
+
+build: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+notebooks: data
+	AE_PROFILE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
+
+twins: $(STAMP)
+	$(BIN)/python -m pytest tests/test_twins.py
+
+test: data unit notebooks build
+
+full: data
+	$(BIN)/python tools/execute_notebooks.py --profile full $(NOTEBOOKS)
+
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/*.md
+
+clean:
+	rm -rf _build

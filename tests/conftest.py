@@ -1,0 +1,20 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """The real data set, loaded once: ((x_train, y_train), (x_test, y_test)) as uint8."""
+    from aehelpers.data import load_raw
+
+    return load_raw()
+
+
+@pytest.fixture
+def images():
+    """A small deterministic batch of 12 flat images with pixels in [0, 1]."""
+    return np.random.default_rng(0).random((12, 784)).astype("float32")

@@ -1,0 +1,22 @@
+import subprocess
+import sys
+
+
+def run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+
+def test_silenced_block_hides_native_stderr_and_restores_it():
+    result = run(
+        "import os\n"
+        "from aehelpers.backend import silenced_stderr_fd\n"
+        "with silenced_stderr_fd():\n"
+        "    os.write(2, b'hidden\\n')\n"
+        "os.write(2, b'shown\\n')\n"
+    )
+    assert result.stderr == "shown\n"
+
+
+def test_importing_aehelpers_prints_no_backend_banners():
+    result = run("import aehelpers, keras; keras.ops.ones((2,)) + 1")
+    assert result.stderr == "", result.stderr

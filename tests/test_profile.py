@@ -1,0 +1,32 @@
+import pytest
+
+from aehelpers.profile import current_profile, epochs
+
+
+def test_full_is_the_default(monkeypatch):
+    monkeypatch.delenv("AE_PROFILE", raising=False)
+    assert current_profile() == "full"
+    assert epochs(150) == 150
+
+
+def test_quick_profile_trains_one_epoch(monkeypatch):
+    monkeypatch.setenv("AE_PROFILE", "quick")
+    assert current_profile() == "quick"
+    assert epochs(100) == 1
+
+
+def test_profile_name_is_case_and_space_insensitive(monkeypatch):
+    monkeypatch.setenv("AE_PROFILE", " Quick ")
+    assert current_profile() == "quick"
+
+
+def test_unknown_profile_is_refused_with_the_choices(monkeypatch):
+    monkeypatch.setenv("AE_PROFILE", "fast")
+    with pytest.raises(ValueError, match="full, quick"):
+        current_profile()
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "100", True])
+def test_epochs_needs_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        epochs(bad)
