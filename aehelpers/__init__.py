@@ -27,6 +27,7 @@ from aehelpers.plotting import (  # noqa: E402
     plot_reconstructions,
 )
 from aehelpers.profile import current_profile, epochs  # noqa: E402
+from aehelpers.training import resumable, run_dir, save_results  # noqa: E402
 
 __all__ = [
     "CLASS_NAMES",
@@ -44,4 +45,7 @@ __all__ = [
     "plot_latent_space",
     "plot_noisy",
     "plot_reconstructions",
+    "resumable",
+    "run_dir",
+    "save_results",
 ]

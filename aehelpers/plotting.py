@@ -52,7 +52,11 @@ def _history_dict(history: History) -> Mapping[str, Sequence[float]]:
 
 
 def plot_history(
-    history: History, metric: str = "loss", title: str | None = None, log_scale: bool = False
+    history: History,
+    metric: str = "loss",
+    title: str | None = None,
+    floor: float | None = None,
+    log_scale: bool = False,
 ) -> Figure:
     """Plot one metric per epoch for training and, if present, validation.
 
@@ -60,6 +64,7 @@ def plot_history(
         history: what ``model.fit`` returned, or its ``.history`` dict.
         metric: the metric to draw; ``"val_" + metric`` is drawn beside it when recorded.
         title: figure title; defaults to the metric's name.
+        floor: draw a dashed line at this value (for example the entropy floor).
         log_scale: draw the loss axis on a log scale.
     """
     values = _history_dict(history)
@@ -73,6 +78,8 @@ def plot_history(
     if "val_" + metric in values:
         val = np.asarray(values["val_" + metric], dtype=float)
         ax.plot(epochs, val, label="validation (test split)", marker="o" if len(val) < 3 else None)
+    if floor is not None:
+        ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor:.4f}")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
     if log_scale:

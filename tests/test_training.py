@@ -1,0 +1,135 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from aehelpers.training import CompactProgress, EpochLog, device_description, resumable, run_dir, save_results
+
+# A tiny regression trained full-batch without shuffling: deterministic, so an interrupted
+# and resumed run must end where an uninterrupted one does.
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    import keras, numpy as np
+    import aehelpers as ae
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((64, 8)).astype("float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(8)])
+    model.compile(optimizer="rmsprop", loss="mse")
+
+    class KillAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == int(os.environ.get("KILL_AFTER", "0")):
+                os.kill(os.getpid(), 9)
+
+    history = model.fit(x, x, epochs=6, batch_size=64, shuffle=False, verbose=0,
+                        callbacks=ae.resumable("toy") + [KillAfter()])
+    print("LOSSES", history.history["loss"])
+    """
+)
+
+
+def train(tmp_path, runs, kill_after=0):
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full", "KILL_AFTER": str(kill_after)}
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+
+
+def losses(result):
+    line = next(line for line in result.stdout.splitlines() if line.startswith("LOSSES"))
+    return json.loads(line.split(" ", 1)[1])
+
+
+def test_killed_training_resumes_without_losing_an_epoch(tmp_path):
+    reference = losses(train(tmp_path, tmp_path / "uninterrupted"))
+
+    killed = train(tmp_path, tmp_path / "interrupted", kill_after=3)
+    assert killed.returncode == -9  # really killed, mid-run
+    log = json.loads((tmp_path / "interrupted/full/toy/history.json").read_text())
+    assert len(log) == 3
+
+    resumed = train(tmp_path, tmp_path / "interrupted")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch 3" in resumed.stdout
+    assert "epoch   3/6" not in resumed.stdout and "epoch   4/6" in resumed.stdout
+    resumed_losses = losses(resumed)
+    assert len(resumed_losses) == 6  # the returned History covers the whole run
+    np.testing.assert_allclose(resumed_losses[:3], [e["loss"] for e in log], rtol=1e-6)
+    np.testing.assert_allclose(resumed_losses, reference, rtol=1e-5)
+
+
+def test_a_completed_run_is_retrained_from_scratch(tmp_path):
+    runs = tmp_path / "runs"
+    first = losses(train(tmp_path, runs))
+    second = train(tmp_path, runs)
+    assert "resuming" not in second.stdout
+    np.testing.assert_allclose(losses(second), first, rtol=1e-5)
+    assert (runs / "full/toy/final.weights.h5").is_file()
+
+
+def test_run_dir_separates_profiles_and_refuses_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("AE_PROFILE", "quick")
+    assert run_dir("01-basic") == tmp_path / "quick" / "01-basic"
+    monkeypatch.setenv("AE_PROFILE", "full")
+    assert run_dir("01-basic") == tmp_path / "full" / "01-basic"
+    for bad in ("", "../x", "a/b", ".hidden"):
+        with pytest.raises(ValueError, match="plain name"):
+            run_dir(bad)
+
+
+def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 5))
+    log = EpochLog(path)
+    log.on_train_begin()
+    log.on_epoch_begin(0)
+    log.on_epoch_end(0, {"loss": 1.0})
+    assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
+
+
+def test_compact_progress_prints_about_ten_lines(capsys):
+    progress = CompactProgress()
+    progress.set_params({"epochs": 100})
+    for epoch in range(100):
+        progress.on_epoch_begin(epoch)
+        progress.on_epoch_end(epoch, {"loss": 0.5})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 11 and lines[0].startswith("epoch   1/100") and lines[-1].startswith("epoch 100/100")
+
+
+def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+    history = {"loss": [0.5, 0.4], "val_loss": [0.45, 0.46]}
+    monkeypatch.setenv("AE_PROFILE", "quick")
+    save_results("toy", history)
+    assert not (tmp_path / "results").exists()
+    assert json.loads((tmp_path / "runs/quick/toy/results.json").read_text())["profile"] == "quick"
+
+    monkeypatch.setenv("AE_PROFILE", "full")
+    record = save_results("toy", history, extra={"floor": 0.24})
+    stored = json.loads((tmp_path / "results/toy.json").read_text())
+    assert stored == record
+    assert record["best_val_loss"] == 0.45 and record["best_epoch"] == 1 and record["final_val_loss"] == 0.46
+    assert record["floor"] == 0.24 and record["epochs"] == 2 and record["backend"] == keras.backend.backend()
+    assert record["seconds"] is None  # no epoch log of this run: no invented timings
+    with pytest.raises(ValueError, match="no 'loss'"):
+        save_results("toy", {})
+
+
+def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
+    kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
+    assert kinds == ["BackupAndRestore", "EpochLog", "CompactProgress", "ModelCheckpoint"]
+
+
+def test_device_description_names_a_device():
+    assert device_description().split(":")[0] in {"CPU", "GPU", "TPU"}
