@@ -41,7 +41,9 @@ build: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
+# Quick runs start from scratch every time, so that the tests always train.
 notebooks: data
+	rm -rf runs/quick
 	AE_PROFILE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
 twins: $(STAMP)

@@ -27,7 +27,7 @@ from aehelpers.plotting import (  # noqa: E402
     plot_reconstructions,
 )
 from aehelpers.profile import current_profile, epochs  # noqa: E402
-from aehelpers.training import resumable, run_dir, save_results  # noqa: E402
+from aehelpers.training import load_results, resumable, run_dir, save_results  # noqa: E402
 
 __all__ = [
     "CLASS_NAMES",
@@ -38,6 +38,7 @@ __all__ = [
     "current_profile",
     "epochs",
     "load_fashion_mnist",
+    "load_results",
     "plot_histories",
     "plot_history",
     "plot_image_rows",

@@ -5,7 +5,11 @@ keep everything of the run in ``runs/<profile>/<chapter>/`` (ignored by git):
 
 * ``backup/``: Keras' :class:`~keras.callbacks.BackupAndRestore` state after every epoch.
   Run the same cell again after a crash or a kill and training resumes after the last
-  completed epoch instead of starting over;
+  completed epoch instead of starting over. A run that completed is restored, not
+  retrained (delete its folder to train again), so re-running a chapter after editing
+  its prose costs seconds;
+* ``run.json``: a fingerprint of the model and optimizer, so that a changed model is
+  never silently resumed from the backup of another;
 * ``history.json``: the metrics and seconds of every completed epoch, so that the
   ``History`` that ``fit`` returns covers the whole run even when it was resumed;
 * ``best.weights.h5`` (with ``best_weights=True``): the weights of the epoch with the
@@ -109,6 +113,51 @@ class EpochLog(keras.callbacks.Callback):
         return [entry["seconds"] for entry in self.entries]
 
 
+def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
+    """Describe what a backup can only be resumed into: layer kinds, weight shapes, optimizer.
+
+    Layer and optimizer *names* are left out: Keras numbers them by creation order, so
+    they change when a cell is run twice in one kernel.
+    """
+    optimizer = model.optimizer
+    optimizer_config = {}
+    if optimizer is not None:
+        optimizer_config = {k: v for k, v in optimizer.get_config().items() if k != "name"}
+        optimizer_config["class"] = type(optimizer).__name__
+    layers = [
+        [type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in model.layers
+    ]
+    return {"layers": layers, "optimizer": json.loads(json.dumps(optimizer_config, default=str)), "steps_per_epoch": steps}
+
+
+class RunGuard(keras.callbacks.Callback):
+    """Refuse to resume a backup made by a different model or optimizer.
+
+    Runs before :class:`~keras.callbacks.BackupAndRestore`: it compares the
+    :func:`fingerprint` of the model being trained with the one stored in ``run.json``
+    and, if a backup exists and they differ, stops with an error that says what to do.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        current = fingerprint(self.model, self.params.get("steps"))
+        stored_file = self.folder / "run.json"
+        has_backup = (self.folder / "backup").is_dir() and any((self.folder / "backup").iterdir())
+        if has_backup and stored_file.is_file():
+            stored = json.loads(stored_file.read_text())
+            if stored != current:
+                differs = [key for key in current if stored.get(key) != current[key]]
+                raise RuntimeError(
+                    f"{self.folder} holds a run of a different model or recipe "
+                    f"(its {', '.join(differs)} differ from this one), so it cannot be resumed. "
+                    "Delete or rename that folder to train this model from scratch."
+                )
+        stored_file.write_text(json.dumps(current, indent=1))
+
+
 class CompactProgress(keras.callbacks.Callback):
     """Print one short line for about every tenth epoch (and the first and last).
 
@@ -137,6 +186,11 @@ class CompactProgress(keras.callbacks.Callback):
             print(f"epoch {epoch + 1:>3}/{total}  {metrics}  ({time.perf_counter() - self._started:.1f} s)")
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        if self._first_epoch is None:
+            print(
+                f"restored a completed run of {self.params.get('epochs')} epochs from its backup; "
+                "delete the chapter's run folder to train again"
+            )
         self._first_epoch = None
 
 
@@ -155,7 +209,10 @@ def resumable(
     folder = run_dir(chapter)
     log = EpochLog(folder / "history.json", final_weights=folder / "final.weights.h5")
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(backup_dir=str(folder / "backup")),
+        RunGuard(folder),
+        # Keep the backup after the last epoch: running the cell again restores the
+        # finished model instead of training it a second time.
+        keras.callbacks.BackupAndRestore(backup_dir=str(folder / "backup"), delete_checkpoint=False),
         log,
     ]
     if progress:
@@ -221,6 +278,16 @@ def results_path(chapter: str) -> Path:
     base = Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
     base.mkdir(parents=True, exist_ok=True)
     return base / f"{chapter}.json"
+
+
+def load_results(chapter: str) -> dict[str, Any] | None:
+    """Return the full-profile record of a chapter from ``book/results``, or None if absent.
+
+    Chapters use it to compare themselves with earlier ones without retraining them.
+    """
+    base = Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
+    path = base / f"{chapter}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def save_results(

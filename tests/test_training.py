@@ -8,7 +8,15 @@ import keras
 import numpy as np
 import pytest
 
-from aehelpers.training import CompactProgress, EpochLog, device_description, resumable, run_dir, save_results
+from aehelpers.training import (
+    CompactProgress,
+    EpochLog,
+    device_description,
+    load_results,
+    resumable,
+    run_dir,
+    save_results,
+)
 
 # A tiny regression trained full-batch without shuffling: deterministic, so an interrupted
 # and resumed run must end where an uninterrupted one does.
@@ -65,13 +73,25 @@ def test_killed_training_resumes_without_losing_an_epoch(tmp_path):
     np.testing.assert_allclose(resumed_losses, reference, rtol=1e-5)
 
 
-def test_a_completed_run_is_retrained_from_scratch(tmp_path):
+def test_a_completed_run_is_restored_not_retrained(tmp_path):
     runs = tmp_path / "runs"
     first = losses(train(tmp_path, runs))
     second = train(tmp_path, runs)
-    assert "resuming" not in second.stdout
-    np.testing.assert_allclose(losses(second), first, rtol=1e-5)
+    assert "restored a completed run of 6 epochs" in second.stdout
+    assert "epoch" not in second.stdout.replace("6 epochs", "")  # no epoch was trained
+    assert losses(second) == first
     assert (runs / "full/toy/final.weights.h5").is_file()
+
+
+def test_a_changed_model_is_not_resumed_from_another_models_backup(tmp_path):
+    runs = tmp_path / "runs"
+    train(tmp_path, runs, kill_after=2)
+    script = (tmp_path / "train.py").read_text().replace("Dense(4,", "Dense(5,")
+    (tmp_path / "train.py").write_text(script)
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full"}
+    result = subprocess.run([sys.executable, str(tmp_path / "train.py")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "holds a run of a different model or recipe" in result.stderr and "layers" in result.stderr
 
 
 def test_run_dir_separates_profiles_and_refuses_paths(tmp_path, monkeypatch):
@@ -128,8 +148,15 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
 def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
-    assert kinds == ["BackupAndRestore", "EpochLog", "CompactProgress", "ModelCheckpoint"]
+    assert kinds == ["RunGuard", "BackupAndRestore", "EpochLog", "CompactProgress", "ModelCheckpoint"]
 
 
 def test_device_description_names_a_device():
     assert device_description().split(":")[0] in {"CPU", "GPU", "TPU"}
+
+
+def test_load_results_reads_full_records_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path))
+    assert load_results("missing") is None
+    (tmp_path / "toy.json").write_text('{"profile": "full", "final_val_loss": 0.3}')
+    assert load_results("toy")["final_val_loss"] == 0.3
