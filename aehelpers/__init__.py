@@ -17,7 +17,9 @@ from aehelpers.data import (  # noqa: E402
     binary_entropy_floor,
     load_fashion_mnist,
 )
+from aehelpers.evaluation import knn_accuracy  # noqa: E402
 from aehelpers.plotting import (  # noqa: E402
+    plot_code_histograms,
     plot_history,
     plot_histories,
     plot_image_rows,
@@ -37,8 +39,10 @@ __all__ = [
     "binary_entropy_floor",
     "current_profile",
     "epochs",
+    "knn_accuracy",
     "load_fashion_mnist",
     "load_results",
+    "plot_code_histograms",
     "plot_histories",
     "plot_history",
     "plot_image_rows",

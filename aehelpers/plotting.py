@@ -264,3 +264,29 @@ def plot_latent_grid(
     ax.set_ylabel("$z_2$")
     ax.set_title(title)
     return fig
+
+
+def plot_code_histograms(codes: Mapping[str, np.ndarray], bins: int = 60, title: str | None = None) -> Figure:
+    """Histogram of all code activations of several models on shared, logarithmic axes.
+
+    Args:
+        codes: label -> array of codes (any shape; every entry counts once).
+        bins: number of bins, spread over the range of all codes together.
+        title: figure title.
+    """
+    if not codes:
+        raise ValueError("codes is empty: pass at least one label -> array of codes.")
+    arrays = {label: np.asarray(values, dtype=float).ravel() for label, values in codes.items()}
+    high = max(float(a.max()) for a in arrays.values())
+    low = min(float(a.min()) for a in arrays.values())
+    edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    for label, values in arrays.items():
+        ax.hist(values, bins=edges, histtype="step", linewidth=1.5, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("code activation")
+    ax.set_ylabel("count")
+    ax.set_title(title or "distribution of code activations")
+    ax.legend()
+    return fig

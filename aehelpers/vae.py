@@ -97,6 +97,13 @@ class VAE(keras.Model):
         self.seed = seed
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        if encoder.built and decoder.built:
+            # All weights live in the (already built) encoder and decoder, so the VAE is
+            # ready as soon as they are: callbacks such as BackupAndRestore need that.
+            self.build(encoder.input_shape)
+
+    def build(self, input_shape: Any = None) -> None:
+        self.built = True
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         z_mean, z_log_var = self.encoder(inputs, training=training)

@@ -119,3 +119,15 @@ def test_latent_grid_plot_decodes_in_one_batch():
 
 def test_show_figures_inline_is_harmless_outside_ipython():
     show_figures_inline()
+
+
+def test_code_histograms_draw_one_step_curve_per_model():
+    from aehelpers.plotting import plot_code_histograms
+
+    rng = np.random.default_rng(0)
+    fig = plot_code_histograms({"a": rng.random((50, 32)), "b": np.zeros((50, 32))})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.get_yscale() == "log" and len(ax.patches) == 2
+    with pytest.raises(ValueError, match="empty"):
+        plot_code_histograms({})

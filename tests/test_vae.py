@@ -74,3 +74,15 @@ def test_vae_saves_and_loads_in_safe_mode(tmp_path, images):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(original), keras.ops.convert_to_numpy(restored), rtol=1e-6
         )
+
+
+def test_vae_is_built_at_once_and_trains_with_resumable_callbacks(images, tmp_path, monkeypatch):
+    import aehelpers as ae
+
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
+    vae = tiny_vae()
+    assert vae.built
+    vae.compile(optimizer="rmsprop")
+    history = vae.fit(images, epochs=2, batch_size=4, verbose=0, callbacks=ae.resumable("toy-vae"))
+    assert len(history.history["kl_loss"]) == 2
+    assert (tmp_path / "full/toy-vae/final.weights.h5").is_file()
