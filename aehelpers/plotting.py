@@ -258,10 +258,14 @@ def plot_latent_grid(
     tiled = tiled.reshape(n * IMAGE_SIZE, n * IMAGE_SIZE)
     fig = Figure(figsize=(7, 7), layout="constrained")
     ax = fig.subplots()
-    extent = (points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max())
-    ax.imshow(tiled, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
+    ax.imshow(tiled, cmap="gray", vmin=0.0, vmax=1.0)
+    # The grid is evenly spaced in probability, not in z: label each tile by its own z.
+    centres = (np.arange(n) + 0.5) * IMAGE_SIZE
+    shown = np.arange(0, n, 2 if n > 8 else 1)
+    ax.set_xticks(centres[shown], [f"{v:.2f}" for v in points[:n, 0][shown]], rotation=90)
+    ax.set_yticks(centres[shown], [f"{v:.2f}" for v in points[::n, 1][shown]])
+    ax.set_xlabel("$z_1$ (tile centres)")
+    ax.set_ylabel("$z_2$ (tile centres)")
     ax.set_title(title)
     return fig
 

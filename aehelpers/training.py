@@ -35,6 +35,7 @@ from typing import Any
 
 import keras
 
+from aehelpers.flops import count_flops
 from aehelpers.profile import current_profile
 
 RUNS_DIR_VARIABLE = "AE_RUNS_DIR"
@@ -291,7 +292,10 @@ def load_results(chapter: str) -> dict[str, Any] | None:
 
 
 def save_results(
-    chapter: str, history: Any, extra: Mapping[str, Any] | None = None
+    chapter: str,
+    history: Any,
+    model: keras.Model | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the record of a finished training run and return it.
 
@@ -299,6 +303,8 @@ def save_results(
         chapter: the chapter's notebook stem.
         history: what ``model.fit`` returned (with :func:`resumable` callbacks, the
             whole run, resumed parts included).
+        model: the trained model; its forward-pass FLOPs per example are recorded
+            (:func:`aehelpers.flops.count_flops`).
         extra: further numbers to keep, e.g. test-set ELBO terms or a PSNR.
 
     The record holds ``profile``, ``epochs``, ``final_loss``, ``final_val_loss``,
@@ -327,6 +333,7 @@ def save_results(
         "device": device_description(),
         "keras_version": keras.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "forward_flops": count_flops(model) if model is not None else None,
         **dict(extra or {}),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }

@@ -1,0 +1,35 @@
+import keras
+import pytest
+from keras import layers
+
+from aehelpers.flops import count_flops
+
+
+def test_dense_flops_are_two_per_weight():
+    x = keras.Input((784,))
+    model = keras.Model(x, layers.Dense(784)(layers.Dense(32)(x)))
+    assert count_flops(model) == 2 * (784 * 32 + 32 * 784)
+
+
+def test_conv_and_transposed_conv_flops():
+    x = keras.Input((28, 28, 1))
+    y = layers.Conv2D(8, 3, padding="same")(x)  # 28*28 positions * 9*1*8 MACs
+    y = layers.Conv2DTranspose(4, 3, strides=2, padding="valid")(y)  # 28*28 inputs * 9*8*4
+    model = keras.Model(x, y)
+    assert count_flops(model) == 2 * 28 * 28 * 9 * 8 + 2 * 28 * 28 * 9 * 8 * 4
+
+
+def test_lstm_and_time_distributed_and_nesting():
+    x = keras.Input((28, 28))
+    inner = keras.Model(x, layers.TimeDistributed(layers.Dense(28))(layers.LSTM(16, return_sequences=True)(x)))
+    outer_input = keras.Input((28, 28))
+    outer = keras.Model(outer_input, inner(outer_input))
+    expected = 28 * 2 * 4 * 16 * (28 + 16) + 28 * 2 * 16 * 28
+    assert count_flops(inner) == expected == count_flops(outer)
+
+
+def test_unknown_time_distributed_layer_is_refused():
+    x = keras.Input((5, 4, 4, 1))
+    model = keras.Model(x, layers.TimeDistributed(layers.Conv2D(2, 3))(x))
+    with pytest.raises(ValueError, match="TimeDistributed"):
+        count_flops(model)
