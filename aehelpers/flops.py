@@ -55,3 +55,27 @@ def count_flops(model: keras.Model) -> int:
     if not model.built:
         raise ValueError(f"{model.name} is not built; build it (or call it once) before counting.")
     return sum(layer_flops(layer) for layer in model.layers)
+
+
+def cpu_peak_gflops() -> float | None:
+    """Estimate this CPU's peak single-precision rate in GFLOP/s, or None if unknown.
+
+    ``cores x clock x FLOPs per cycle``, with the clock that ``/proc/cpuinfo`` reports and
+    16 FP32 lanes x 2 FMA units x 2 (multiply and add) = 64 FLOPs per cycle and core with
+    AVX-512, 32 with AVX2 and FMA, 16 otherwise. It is an upper bound: cores that split
+    512-bit work into two halves, turbo clocks and shared SMT siblings all change it.
+    """
+    import os
+    from pathlib import Path
+
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    mhz = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
+    flags = next((line.split(":")[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    if not mhz:
+        return None
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= set(flags) else 16
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores * max(mhz) / 1000 * per_cycle

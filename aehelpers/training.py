@@ -35,7 +35,7 @@ from typing import Any
 
 import keras
 
-from aehelpers.flops import count_flops
+from aehelpers.flops import count_flops, cpu_peak_gflops
 from aehelpers.profile import current_profile
 
 RUNS_DIR_VARIABLE = "AE_RUNS_DIR"
@@ -334,6 +334,7 @@ def save_results(
         "keras_version": keras.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "forward_flops": count_flops(model) if model is not None else None,
+        "cpu_peak_gflops": cpu_peak_gflops(),
         **dict(extra or {}),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }

@@ -33,3 +33,13 @@ def test_unknown_time_distributed_layer_is_refused():
     model = keras.Model(x, layers.TimeDistributed(layers.Conv2D(2, 3))(x))
     with pytest.raises(ValueError, match="TimeDistributed"):
         count_flops(model)
+
+
+def test_cpu_peak_is_positive_where_cpuinfo_exists():
+    from pathlib import Path
+
+    from aehelpers.flops import cpu_peak_gflops
+
+    peak = cpu_peak_gflops()
+    if Path("/proc/cpuinfo").is_file():
+        assert peak is not None and 1.0 < peak < 100_000.0
