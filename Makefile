@@ -1,7 +1,8 @@
 # The book's two everyday commands, `make book` and `make test`, each from a fresh clone.
 #   make book   virtual environment + packages + data check, then the site in _build/html
 #   make test   the same set-up, then unit tests, every chapter in the quick profile (nbval),
-#               the notebook/text-twin check, and the site build with warnings as errors
+#               the notebook/text-twin check, the site build with warnings as errors, and
+#               a browser test of every page in headless Chromium
 #   make full   re-run chapters in the full profile and store their outputs (slow);
 #               one chapter: make full CHAPTER=01-basic-autoencoder
 #   make sync   bring .ipynb files and their .md twins up to date after an edit
@@ -13,8 +14,10 @@ STAMP := $(VENV)/.installed
 CHAPTER ?= *
 NOTEBOOKS := $(wildcard notebooks/$(CHAPTER).ipynb)
 FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
+MATHJAX := .cache/npm/node_modules/mathjax
+MATHJAX_VERSION := 3.2.2
 
-.PHONY: book test unit notebooks twins build full sync data clean
+.PHONY: book test unit notebooks twins build build-offline site browser full sync data clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +41,27 @@ book: data build
 build: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
+# The same build with MathJax served from a local copy, for the offline browser test.
+build-offline: $(STAMP) $(MATHJAX)/es5/tex-mml-chtml.js
+	AE_LOCAL_MATHJAX=$(MATHJAX) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+$(MATHJAX)/es5/tex-mml-chtml.js:
+	@command -v npm >/dev/null || { echo "npm is needed to install MathJax for the browser test (apt-get install npm)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
+
+# Debian's Chromium and its driver, for the browser test; installed when run as root.
+browser:
+	@if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver ..."; \
+		apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+		(apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null); \
+	fi
+
+site: $(STAMP) browser
+	$(BIN)/python -m pytest tests/site
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/site
 
 # Quick runs start from scratch every time, so that the tests always train.
 notebooks: data
@@ -49,7 +71,7 @@ notebooks: data
 twins: $(STAMP)
 	$(BIN)/python -m pytest tests/test_twins.py
 
-test: data unit notebooks build
+test: data unit notebooks build-offline site
 
 full: data
 	$(BIN)/python tools/execute_notebooks.py --profile full $(NOTEBOOKS)

@@ -1,0 +1,141 @@
+"""Open the built site in headless Chromium and report what a reader would see broken.
+
+Used by tests/site/test_site.py; `python tests/site/sitecheck.py _build/html` runs the
+same checks by hand and prints the problems.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# Flags for a closed network: without them Chromium keeps trying to reach Google.
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1280,1600",
+]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on a free localhost port; yield its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def browser() -> Iterator[webdriver.Chrome]:
+    """A headless Chromium that records console messages."""
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if not Path(program).exists():
+            raise RuntimeError(f"{program} is missing: install Debian's chromium and chromium-driver (make does, as root).")
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+  MathJax.startup.promise.then(() => done(true), () => done(false));
+} else { done(null); }
+"""
+
+PAGE_STATE = """
+const broken = Array.from(document.images)
+  .filter(img => !img.complete || img.naturalWidth === 0)
+  .map(img => img.getAttribute('src'));
+const untypeset = Array.from(document.querySelectorAll('.math'))
+  .filter(el => !el.querySelector('mjx-container')).length;
+const text = document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText;
+return {
+  images: document.images.length,
+  broken: broken,
+  typeset: document.querySelectorAll('mjx-container').length,
+  untypeset: untypeset,
+  rawDisplayMath: text.includes('$$') || text.includes('\\\\begin{'),
+  traceback: text.includes('Traceback (most recent call last)'),
+};
+"""
+
+
+def check_page(driver: webdriver.Chrome, url: str, needs_math: bool = False) -> list[str]:
+    """Load one page and return its problems (empty when it renders cleanly)."""
+    driver.get_log("browser")  # drop messages of earlier pages
+    driver.get(url)
+    driver.set_script_timeout(60)
+    mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX)
+    state = driver.execute_script(PAGE_STATE)
+    name = urlparse(url).path
+    problems = [f"{name}: image not loaded: {src}" for src in state["broken"]]
+    if state["untypeset"]:
+        problems.append(f"{name}: {state['untypeset']} equations not rendered by MathJax")
+    if needs_math and (mathjax is not True or state["typeset"] == 0):
+        problems.append(f"{name}: MathJax did not run (loaded: {mathjax}, rendered equations: {state['typeset']})")
+    if state["rawDisplayMath"]:
+        problems.append(f"{name}: raw TeX ($$ or \\begin) in the page text")
+    if state["traceback"]:
+        problems.append(f"{name}: a Python traceback is shown")
+    for entry in driver.get_log("browser"):
+        if entry["level"] == "SEVERE":
+            problems.append(f"{name}: console error: {entry['message']}")
+    return problems
+
+
+def sidebar_pages(driver: webdriver.Chrome, base_url: str) -> list[str]:
+    """The site-internal pages linked from the navigation of the landing page."""
+    driver.get(urljoin(base_url, "index.html"))  # a redirect to the root page
+    links = WebDriverWait(driver, 15).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "nav.bd-docs-nav a.reference.internal")
+    )
+    pages = []
+    for link in links:
+        href = link.get_attribute("href").split("#")[0]
+        if href.startswith(base_url) and href not in pages:
+            pages.append(href)
+    return pages
+
+
+if __name__ == "__main__":
+    site = Path(sys.argv[1] if len(sys.argv) > 1 else "_build/html")
+    with serve(site) as base, browser() as chrome:
+        found = [p for page in sidebar_pages(chrome, base) for p in check_page(chrome, page)]
+    print("\n".join(found) or "no problems found")
