@@ -17,7 +17,7 @@ FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 MATHJAX := .cache/npm/node_modules/mathjax
 MATHJAX_VERSION := 3.2.2
 
-.PHONY: book test unit notebooks twins build build-offline site browser full sync data clean
+.PHONY: book test unit notebooks twins build build-offline site browser apt full sync data clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 # Debian's package is the quickest source of Fashion-MNIST where we may use apt;
 # elsewhere Keras downloads it on first use. Either way the checksums are verified.
+# Graphviz draws the architecture diagrams of the chapters.
 data: $(STAMP)
-	@if [ ! -d $(FASHION_MNIST_DEB_DIR) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's dataset-fashion-mnist ..."; \
-		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) || \
-		echo "apt-get could not install it; Keras will download the data instead."; \
-	fi
+	@if [ ! -d $(FASHION_MNIST_DEB_DIR) ]; then $(MAKE) --no-print-directory apt PACKAGES=dataset-fashion-mnist || \
+		echo "apt-get could not install dataset-fashion-mnist; Keras will download the data instead."; fi
+	@command -v dot >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=graphviz
 	$(BIN)/python -c 'import aehelpers.data as d; (x, _), (t, _) = d.load_raw(); print(f"Fashion-MNIST OK: {len(x)} train and {len(t)} test images, checksums verified")'
 
 book: data build
@@ -49,12 +47,18 @@ $(MATHJAX)/es5/tex-mml-chtml.js:
 	@command -v npm >/dev/null || { echo "npm is needed to install MathJax for the browser test (apt-get install npm)"; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
 
-# Debian's Chromium and its driver, for the browser test; installed when run as root.
+# Debian's Chromium and its driver, for the browser test.
 browser:
-	@if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium and chromium-driver ..."; \
-		apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
-		(apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null); \
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || $(MAKE) --no-print-directory apt PACKAGES="chromium chromium-driver"
+
+# Install Debian packages when we may (root, apt-get); otherwise say what is missing.
+apt:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian packages: $(PACKAGES) ..."; \
+		apt-get install -y -qq $(PACKAGES) >/dev/null 2>&1 || \
+		(apt-get update -qq >/dev/null && apt-get install -y -qq $(PACKAGES) >/dev/null); \
+	else \
+		echo "Please install these system packages (for example with sudo apt-get install): $(PACKAGES)"; exit 1; \
 	fi
 
 site: $(STAMP) browser

@@ -131,3 +131,20 @@ def test_code_histograms_draw_one_step_curve_per_model():
     assert ax.get_yscale() == "log" and len(ax.patches) == 2
     with pytest.raises(ValueError, match="empty"):
         plot_code_histograms({})
+
+
+def test_architecture_diagram_is_a_png_or_a_clear_error(monkeypatch):
+    import shutil
+
+    import keras
+
+    from aehelpers.plotting import plot_architecture
+
+    x = keras.Input((784,))
+    model = keras.Model(x, keras.layers.Dense(784)(keras.layers.Dense(32)(x)))
+    if shutil.which("dot"):
+        image = plot_architecture(model)
+        assert image.data[:8] == b"\x89PNG\r\n\x1a\n" and len(image.data) > 1000
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="graphviz"):
+        plot_architecture(model)

@@ -1,0 +1,56 @@
+"""Small helpers for the autoencoder book: data, profiles, plotting and VAE layers.
+
+The chapters import this package before Keras: importing it loads Keras with the
+backend's C++ start-up banners silenced (see :mod:`aehelpers.backend`), so that the
+pages show the lesson rather than oneDNN and CUDA notices.
+"""
+
+from aehelpers.backend import quiet_import
+
+quiet_import()
+
+from aehelpers.data import (  # noqa: E402
+    CLASS_NAMES,
+    DataCorruptError,
+    DataNotFoundError,
+    add_gaussian_noise,
+    binary_entropy_floor,
+    load_fashion_mnist,
+)
+from aehelpers.evaluation import knn_accuracy  # noqa: E402
+from aehelpers.plotting import (  # noqa: E402
+    plot_code_histograms,
+    plot_history,
+    plot_histories,
+    plot_image_rows,
+    plot_latent_grid,
+    plot_latent_space,
+    plot_noisy,
+    plot_reconstructions,
+)
+from aehelpers.profile import current_profile, epochs  # noqa: E402
+from aehelpers.training import load_results, resumable, run_dir, save_results  # noqa: E402
+
+__all__ = [
+    "CLASS_NAMES",
+    "DataCorruptError",
+    "DataNotFoundError",
+    "add_gaussian_noise",
+    "binary_entropy_floor",
+    "current_profile",
+    "epochs",
+    "knn_accuracy",
+    "load_fashion_mnist",
+    "load_results",
+    "plot_code_histograms",
+    "plot_histories",
+    "plot_history",
+    "plot_image_rows",
+    "plot_latent_grid",
+    "plot_latent_space",
+    "plot_noisy",
+    "plot_reconstructions",
+    "resumable",
+    "run_dir",
+    "save_results",
+]

@@ -1,0 +1,44 @@
+"""Training profiles: the article's full recipe, or a one-epoch run for tests.
+
+A chapter asks for its epochs once, at the top::
+
+    EPOCHS = aehelpers.epochs(100)
+
+and gets 100 under ``AE_PROFILE=full`` (the default) or 1 under ``AE_PROFILE=quick``.
+The quick profile still uses the full data, so shapes, parameter counts and the code
+paths are the same as in the full run; only the amount of training differs.
+"""
+
+from __future__ import annotations
+
+import os
+
+PROFILE_VARIABLE = "AE_PROFILE"
+PROFILES = ("full", "quick")
+QUICK_EPOCHS = 1
+
+
+def current_profile() -> str:
+    """Return the active profile name, read from the ``AE_PROFILE`` environment variable.
+
+    Raises:
+        ValueError: if the variable holds something other than ``full`` or ``quick``.
+    """
+    name = os.environ.get(PROFILE_VARIABLE, "full").strip().lower() or "full"
+    if name not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_VARIABLE}={os.environ[PROFILE_VARIABLE]!r} is not a known profile; "
+            f"set it to one of {', '.join(PROFILES)} (or leave it unset for 'full')."
+        )
+    return name
+
+
+def epochs(full_epochs: int) -> int:
+    """Return the number of epochs to train: ``full_epochs`` in the full profile, 1 in quick.
+
+    Args:
+        full_epochs: the article's number of epochs for this model (a positive integer).
+    """
+    if isinstance(full_epochs, bool) or not isinstance(full_epochs, int) or full_epochs < 1:
+        raise ValueError(f"full_epochs must be a positive integer, got {full_epochs!r}.")
+    return full_epochs if current_profile() == "full" else min(QUICK_EPOCHS, full_epochs)

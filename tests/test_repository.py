@@ -1,0 +1,51 @@
+"""The repository address lives in _config.yml; every notebook and the README agree with it."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jupytext
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import set_repository  # noqa: E402
+
+URL, BRANCH = set_repository.repository()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_cell_installs_aehelpers_from_the_configured_repository(path):
+    first = jupytext.read(path).cells[0]
+    assert first.cell_type == "code"
+    assert first.source == set_repository.install_cell_source(URL), "run tools/set_repository.py, then make sync"
+    assert "remove-cell" in first.metadata.get("tags", [])  # not part of the page's reading flow
+
+
+def test_install_cell_is_valid_ipython_that_only_pips_when_the_import_fails():
+    python = TransformerManager().transform_cell(set_repository.install_cell_source(URL))
+    compile(python, "install-cell", "exec")
+    assert "get_ipython().run_line_magic('pip'" in python
+    assert python.index("import aehelpers") < python.index("except ModuleNotFoundError") < python.index("pip")
+
+
+def test_readme_has_a_colab_badge_for_every_chapter():
+    readme = (ROOT / "README.md").read_text()
+    assert set_repository.badge_table(URL, BRANCH) in readme, "run tools/set_repository.py"
+    for path in NOTEBOOKS:
+        assert set_repository.colab_link(URL, BRANCH, path.name) in readme
+
+
+def test_aehelpers_builds_as_the_wheel_colab_installs(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("aehelpers-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for module in ("data", "plotting", "vae", "profile", "training", "flops", "evaluation", "backend"):
+        assert f"aehelpers/{module}.py" in names

@@ -1,0 +1,97 @@
+"""Write the repository address of _config.yml into every place that needs it.
+
+    python tools/set_repository.py            # after changing repository.url in _config.yml
+
+It rewrites (or inserts) the install cell at the top of every chapter's text twin, so
+that the notebook runs in Colab or any fresh Python, and the table of Colab badges in
+README.md; then `make sync` carries the cells into the .ipynb files.
+tests/test_repository.py checks that all of them agree with _config.yml.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL_TAGS = ["remove-cell", "colab-install"]
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+TABLE_START, TABLE_END = "<!-- colab-badges:start -->", "<!-- colab-badges:end -->"
+
+
+def repository() -> tuple[str, str]:
+    """Return the repository URL and branch named in _config.yml."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return config["url"].rstrip("/"), config.get("branch", "main")
+
+
+def install_cell_source(url: str) -> str:
+    return (
+        "# In Colab, Binder or a fresh Python: install the book's helper package if it is missing.\n"
+        "try:\n"
+        "    import aehelpers  # noqa: F401\n"
+        "except ModuleNotFoundError:\n"
+        f'    %pip install --quiet "aehelpers @ git+{url}"'
+    )
+
+
+def colab_link(url: str, branch: str, notebook: str) -> str:
+    path = url.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{path}/blob/{branch}/notebooks/{notebook}"
+
+
+def chapter_texts() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.md"))
+
+
+def title_of(text: Path) -> str:
+    for cell in jupytext.read(text).cells:
+        match = re.search(r"^# (.+)$", cell.source, flags=re.MULTILINE) if cell.cell_type == "markdown" else None
+        if match:
+            return match.group(1)
+    return text.stem
+
+
+def update_notebook(text: Path, url: str) -> None:
+    notebook = jupytext.read(text)
+    cell = nbformat.v4.new_code_cell(install_cell_source(url), metadata={"tags": INSTALL_TAGS})
+    first = notebook.cells[0] if notebook.cells else None
+    if first is not None and "colab-install" in first.metadata.get("tags", []):
+        notebook.cells[0] = cell
+    else:
+        notebook.cells.insert(0, cell)
+    notebook.metadata.setdefault(
+        "kernelspec", {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    )
+    settings = notebook.metadata.setdefault("jupytext", {})
+    settings["formats"] = "ipynb,md:myst"
+    settings.pop("notebook_metadata_filter", None)  # jupytext's marker for a text without header
+    jupytext.write(notebook, text, fmt="md:myst")
+
+
+def badge_table(url: str, branch: str) -> str:
+    rows = ["| chapter | open in Colab |", "|---|---|"]
+    for text in chapter_texts():
+        rows.append(f"| {title_of(text)} | [![Open In Colab]({BADGE})]({colab_link(url, branch, text.stem + '.ipynb')}) |")
+    return "\n".join([TABLE_START, *rows, TABLE_END])
+
+
+def update_readme(url: str, branch: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), flags=re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {TABLE_START} ... {TABLE_END} block to fill in.")
+    readme.write_text(pattern.sub(lambda _: badge_table(url, branch), text))
+
+
+if __name__ == "__main__":
+    url, branch = repository()
+    for text in chapter_texts():
+        update_notebook(text, url)
+    update_readme(url, branch)
+    print(f"repository {url} (branch {branch}) written into {len(chapter_texts())} chapters and README.md")
