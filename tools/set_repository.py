@@ -30,11 +30,13 @@ def repository() -> tuple[str, str]:
 
 
 def install_cell_source(url: str) -> str:
+    # find_spec looks without importing: importing aehelpers would start Keras, and a
+    # chapter may still want to choose its backend first.
     return (
         "# In Colab, Binder or a fresh Python: install the book's helper package if it is missing.\n"
-        "try:\n"
-        "    import aehelpers  # noqa: F401\n"
-        "except ModuleNotFoundError:\n"
+        "import importlib.util\n"
+        "\n"
+        'if importlib.util.find_spec("aehelpers") is None:\n'
         f'    %pip install --quiet "aehelpers @ git+{url}"'
     )
 

@@ -19,6 +19,7 @@ from aehelpers.data import (  # noqa: E402
 )
 from aehelpers.evaluation import knn_accuracy  # noqa: E402
 from aehelpers.plotting import (  # noqa: E402
+    plot_architecture,
     plot_code_histograms,
     plot_history,
     plot_histories,
@@ -42,6 +43,7 @@ __all__ = [
     "knn_accuracy",
     "load_fashion_mnist",
     "load_results",
+    "plot_architecture",
     "plot_code_histograms",
     "plot_histories",
     "plot_history",

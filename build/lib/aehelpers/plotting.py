@@ -294,3 +294,32 @@ def plot_code_histograms(codes: Mapping[str, np.ndarray], bins: int = 60, title:
     ax.set_title(title or "distribution of code activations")
     ax.legend()
     return fig
+
+
+def plot_architecture(model: Any, dpi: int = 64) -> Any:
+    """Draw a model's graph of layers with their output shapes, as an inline PNG image.
+
+    A thin wrapper of ``keras.utils.plot_model`` that writes to a temporary file (not
+    ``model.png`` in the working directory) and fails loudly when Graphviz is missing,
+    where Keras would only print a message in a notebook.
+
+    Raises:
+        RuntimeError: if ``pydot`` or Graphviz's ``dot`` program is not installed.
+    """
+    import importlib.util
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import keras
+    from IPython.display import Image
+
+    if importlib.util.find_spec("pydot") is None or shutil.which("dot") is None:
+        raise RuntimeError(
+            "Drawing a model needs the pydot package and Graphviz's dot program: "
+            "pip install pydot, and apt-get install graphviz (or brew install graphviz)."
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.png"
+        keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=dpi)
+        return Image(data=path.read_bytes())

@@ -28,6 +28,7 @@ def kl_divergence(z_mean: Any, z_log_var: Any) -> Any:
     ``-1/2 * sum_j (1 + log_var_j - mu_j**2 - exp(log_var_j))``, summed over the latent
     dimensions; shape ``(batch,)``.
     """
+    z_mean, z_log_var = ops.convert_to_tensor(z_mean), ops.convert_to_tensor(z_log_var)
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 
@@ -37,6 +38,7 @@ def reconstruction_loss(targets: Any, reconstructions: Any) -> Any:
     This is ``-log p(x | z)`` for a decoder whose outputs are the means of independent
     Bernoulli pixels, the article's ``original_dim * binary_crossentropy``.
     """
+    targets, reconstructions = ops.convert_to_tensor(targets), ops.convert_to_tensor(reconstructions)
     batch = ops.shape(targets)[0]
     flat_targets = ops.reshape(targets, (batch, -1))
     flat_outputs = ops.reshape(reconstructions, (batch, -1))
@@ -123,7 +125,7 @@ class VAE(keras.Model):
     ) -> Any:
         targets = x if y is None else y
         reconstruction = ops.mean(reconstruction_loss(targets, y_pred))
-        kl = ops.sum(self.losses)
+        kl = ops.sum(ops.stack(self.losses))  # the KL added in call (plus any regulariser)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
         return reconstruction + kl
