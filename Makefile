@@ -3,6 +3,7 @@
 #   make test   the same set-up, then unit tests, every chapter in the quick profile (nbval),
 #               the notebook/text-twin check, the site build with warnings as errors, and
 #               a browser test of every page in headless Chromium
+#   make test-torch   the helpers' tests and the basic chapter on the PyTorch backend
 #   make full   re-run chapters in the full profile and store their outputs (slow);
 #               one chapter: make full CHAPTER=01-basic-autoencoder
 #   make sync   bring .ipynb files and their .md twins up to date after an edit
@@ -17,13 +18,27 @@ FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 MATHJAX := .cache/npm/node_modules/mathjax
 MATHJAX_VERSION := 3.2.2
 
-.PHONY: book test unit notebooks twins build build-offline site browser apt full sync data clean
+.PHONY: book test unit notebooks twins build build-offline site browser apt backend-check test-jax test-torch full sync data clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $(STAMP)
+
+# The other two Keras backends, on the CPU. JAX is part of `make test` (the helpers, the
+# basic chapter and the appendix run on it); PyTorch has its own target, since its wheel
+# is large. Pin torch: an open range pulls a CUDA build of several GB.
+JAX_REQUIREMENT := jax[cpu]>=0.4.36
+TORCH_REQUIREMENT := torch==2.13.0
+
+$(VENV)/.jax: $(STAMP)
+	$(BIN)/python -m pip install --quiet "$(JAX_REQUIREMENT)"
+	touch $@
+
+$(VENV)/.torch: $(STAMP)
+	$(BIN)/python -m pip install --quiet "$(TORCH_REQUIREMENT)"
+	touch $@
 
 # Debian's package is the quickest source of Fashion-MNIST where we may use apt;
 # elsewhere Keras downloads it on first use. Either way the checksums are verified.
@@ -64,18 +79,31 @@ apt:
 site: $(STAMP) browser
 	$(BIN)/python -m pytest tests/site
 
-unit: $(STAMP)
+unit: $(STAMP) $(VENV)/.jax
 	$(BIN)/python -m pytest tests --ignore=tests/site
 
+# One backend other than TensorFlow: the helpers' tests, then the basic chapter (quick).
+backend-check: data
+	KERAS_BACKEND=$(BACKEND) $(BIN)/python -m pytest tests --ignore=tests/site -p no:cacheprovider
+	rm -rf runs/backend-$(BACKEND)
+	KERAS_BACKEND=$(BACKEND) AE_PROFILE=quick AE_RUNS_DIR=runs/backend-$(BACKEND) \
+		$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/01-basic-autoencoder.ipynb
+
+test-jax: $(VENV)/.jax
+	$(MAKE) --no-print-directory backend-check BACKEND=jax
+
+test-torch: $(VENV)/.torch
+	$(MAKE) --no-print-directory backend-check BACKEND=torch
+
 # Quick runs start from scratch every time, so that the tests always train.
-notebooks: data
+notebooks: data $(VENV)/.jax
 	rm -rf runs/quick
 	AE_PROFILE=quick $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
 twins: $(STAMP)
 	$(BIN)/python -m pytest tests/test_twins.py
 
-test: data unit notebooks build-offline site
+test: data unit notebooks test-jax build-offline site
 
 full: data
 	$(BIN)/python tools/execute_notebooks.py --profile full $(NOTEBOOKS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -38,7 +39,8 @@ def quiet_import() -> None:
     if "keras" in sys.modules:
         return
     with silenced_stderr_fd():
-        keras = importlib.import_module("keras")
-        if keras.backend.backend() == "tensorflow":
-            # The first device query is what logs the failed CUDA probe on CPU machines.
+        importlib.import_module("keras")
+        if importlib.util.find_spec("tensorflow") is not None:
+            # Keras loads TensorFlow for its data utilities on every backend, later and
+            # loudly if not here; the first device query logs the failed CUDA probe.
             importlib.import_module("tensorflow").config.list_physical_devices()

@@ -4,7 +4,8 @@ A chapter asks for its epochs once, at the top::
 
     EPOCHS = aehelpers.epochs(100)
 
-and gets 100 under ``AE_PROFILE=full`` (the default) or 1 under ``AE_PROFILE=quick``.
+and gets 100 under ``AE_PROFILE=full`` (the default) or 1 under ``AE_PROFILE=quick``
+(``AE_QUICK_EPOCHS`` raises that 1, for benchmarks that need a few epochs).
 The quick profile still uses the full data, so shapes, parameter counts and the code
 paths are the same as in the full run; only the amount of training differs.
 """
@@ -15,7 +16,7 @@ import os
 
 PROFILE_VARIABLE = "AE_PROFILE"
 PROFILES = ("full", "quick")
-QUICK_EPOCHS = 1
+QUICK_EPOCHS_VARIABLE = "AE_QUICK_EPOCHS"  # for benchmarks that need a few epochs
 
 
 def current_profile() -> str:
@@ -41,4 +42,9 @@ def epochs(full_epochs: int) -> int:
     """
     if isinstance(full_epochs, bool) or not isinstance(full_epochs, int) or full_epochs < 1:
         raise ValueError(f"full_epochs must be a positive integer, got {full_epochs!r}.")
-    return full_epochs if current_profile() == "full" else min(QUICK_EPOCHS, full_epochs)
+    if current_profile() == "full":
+        return full_epochs
+    quick = os.environ.get(QUICK_EPOCHS_VARIABLE, "1")
+    if not quick.isdigit() or int(quick) < 1:
+        raise ValueError(f"{QUICK_EPOCHS_VARIABLE}={quick!r} must be a positive integer (default 1).")
+    return min(int(quick), full_epochs)

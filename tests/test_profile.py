@@ -30,3 +30,12 @@ def test_unknown_profile_is_refused_with_the_choices(monkeypatch):
 def test_epochs_needs_a_positive_integer(bad):
     with pytest.raises(ValueError, match="positive integer"):
         epochs(bad)
+
+
+def test_quick_epochs_can_be_raised_for_benchmarks_but_not_past_the_full_count(monkeypatch):
+    monkeypatch.setenv("AE_PROFILE", "quick")
+    monkeypatch.setenv("AE_QUICK_EPOCHS", "3")
+    assert epochs(100) == 3 and epochs(2) == 2
+    monkeypatch.setenv("AE_QUICK_EPOCHS", "zero")
+    with pytest.raises(ValueError, match="AE_QUICK_EPOCHS"):
+        epochs(100)
