@@ -29,7 +29,7 @@ from aehelpers.plotting import (  # noqa: E402
     plot_noisy,
     plot_reconstructions,
 )
-from aehelpers.profile import current_profile, epochs  # noqa: E402
+from aehelpers.profile import current_profile, describe_run, epochs  # noqa: E402
 from aehelpers.training import load_results, resumable, run_dir, save_results  # noqa: E402
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "add_gaussian_noise",
     "binary_entropy_floor",
     "current_profile",
+    "describe_run",
     "epochs",
     "knn_accuracy",
     "load_fashion_mnist",

@@ -48,3 +48,17 @@ def epochs(full_epochs: int) -> int:
     if not quick.isdigit() or int(quick) < 1:
         raise ValueError(f"{QUICK_EPOCHS_VARIABLE}={quick!r} must be a positive integer (default 1).")
     return min(int(quick), full_epochs)
+
+
+def describe_run(epochs_to_train: int) -> str:
+    """One line for the top of a chapter saying which profile made the outputs below it.
+
+    In the quick profile it says plainly that the numbers and pictures are those of a
+    test run, so that no reader mistakes them for the article's recipe.
+    """
+    if current_profile() == "full":
+        return f"full profile: {epochs_to_train} epochs"
+    return (
+        f"QUICK profile: {epochs_to_train} epoch(s) only. This is a test run: the numbers and "
+        "pictures below are not those of the full recipe (run with AE_PROFILE=full for them)"
+    )

@@ -39,3 +39,12 @@ def test_quick_epochs_can_be_raised_for_benchmarks_but_not_past_the_full_count(m
     monkeypatch.setenv("AE_QUICK_EPOCHS", "zero")
     with pytest.raises(ValueError, match="AE_QUICK_EPOCHS"):
         epochs(100)
+
+
+def test_describe_run_warns_about_quick_outputs(monkeypatch):
+    from aehelpers.profile import describe_run
+
+    monkeypatch.setenv("AE_PROFILE", "full")
+    assert describe_run(150) == "full profile: 150 epochs"
+    monkeypatch.setenv("AE_PROFILE", "quick")
+    assert describe_run(1).startswith("QUICK profile: 1 epoch(s) only") and "not those of the full recipe" in describe_run(1)
