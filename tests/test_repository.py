@@ -1,5 +1,6 @@
 """The repository address lives in _config.yml; every notebook and the README agree with it."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -42,8 +43,13 @@ def test_readme_has_a_colab_badge_for_every_chapter():
 
 
 def test_aehelpers_builds_as_the_wheel_colab_installs(tmp_path):
+    source = tmp_path / "source"  # setuptools writes build/ beside the sources: not in the repo
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "aehelpers", source / "aehelpers", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         check=True,
     )
     (wheel,) = tmp_path.glob("aehelpers-*.whl")
