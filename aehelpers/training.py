@@ -163,7 +163,8 @@ class CompactProgress(keras.callbacks.Callback):
     """Print one short line for about every tenth epoch (and the first and last).
 
     Use it with ``fit(..., verbose=0)``: a 150-epoch run then prints a dozen lines
-    rather than hundreds, and says when it resumed from an earlier run.
+    rather than hundreds, and says when it resumed from an earlier run. When a completed
+    run is restored from its backup, it prints the same lines from the stored history.
     """
 
     def __init__(self, lines: int = 10) -> None:
@@ -171,6 +172,16 @@ class CompactProgress(keras.callbacks.Callback):
         self.lines = lines
         self._first_epoch: int | None = None
         self._started = 0.0
+
+    def _shown(self, epoch: int, total: int) -> bool:
+        every = max(1, total // self.lines)
+        return epoch == self._first_epoch or (epoch + 1) % every == 0 or epoch + 1 == total
+
+    @staticmethod
+    def _line(epoch: int, total: int, logs: Mapping[str, float], seconds: float | None) -> str:
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
+        timing = f"  ({seconds:.1f} s)" if seconds is not None else ""
+        return f"epoch {epoch + 1:>3}/{total}  {metrics}{timing}"
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         if self._first_epoch is None:
@@ -181,17 +192,19 @@ class CompactProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         total = self.params.get("epochs", epoch + 1)
-        every = max(1, total // self.lines)
-        if epoch == self._first_epoch or (epoch + 1) % every == 0 or epoch + 1 == total:
-            metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
-            print(f"epoch {epoch + 1:>3}/{total}  {metrics}  ({time.perf_counter() - self._started:.1f} s)")
+        if self._shown(epoch, total):
+            print(self._line(epoch, total, logs or {}, time.perf_counter() - self._started))
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         if self._first_epoch is None:
-            print(
-                f"restored a completed run of {self.params.get('epochs')} epochs from its backup; "
-                "delete the chapter's run folder to train again"
-            )
+            values = getattr(getattr(self.model, "history", None), "history", {}) or {}
+            total = len(values.get("loss", []))
+            print(f"restored a completed run of {total} epochs from its backup "
+                  "(delete the chapter's run folder to train again); its log:")
+            self._first_epoch = 0
+            for epoch in range(total):
+                if self._shown(epoch, total):
+                    print(self._line(epoch, total, {k: v[epoch] for k, v in values.items()}, None))
         self._first_epoch = None
 
 
