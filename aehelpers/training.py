@@ -109,10 +109,6 @@ class EpochLog(keras.callbacks.Callback):
         if self.final_weights is not None:
             self.model.save_weights(self.final_weights)
 
-    def seconds(self) -> list[float]:
-        """Seconds each completed epoch took, in the process that ran it."""
-        return [entry["seconds"] for entry in self.entries]
-
 
 def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
     """Describe what a backup can only be resumed into: layer kinds, weight shapes, optimizer.
