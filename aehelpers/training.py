@@ -281,13 +281,17 @@ def device_description() -> str:
     return f"CPU: {model}, {os.cpu_count()} cores"
 
 
+def results_dir() -> Path:
+    """The folder of the full-run records: ``AE_RESULTS_DIR`` or ``<root>/book/results``."""
+    return Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
+
+
 def results_path(chapter: str) -> Path:
     """Where :func:`save_results` writes: ``book/results/`` for full runs, the run folder else."""
     if current_profile() != "full":
         return run_dir(chapter) / "results.json"
-    base = Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
-    base.mkdir(parents=True, exist_ok=True)
-    return base / f"{chapter}.json"
+    results_dir().mkdir(parents=True, exist_ok=True)
+    return results_dir() / f"{chapter}.json"
 
 
 def load_results(chapter: str) -> dict[str, Any] | None:
@@ -295,8 +299,7 @@ def load_results(chapter: str) -> dict[str, Any] | None:
 
     Chapters use it to compare themselves with earlier ones without retraining them.
     """
-    base = Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
-    path = base / f"{chapter}.json"
+    path = results_dir() / f"{chapter}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
