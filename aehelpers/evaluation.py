@@ -1,8 +1,53 @@
-"""Numbers that judge a code: how well its neighbourhoods keep the classes apart."""
+"""Numbers that judge a code or a reconstruction: neighbours, class separation, anomaly scores."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from aehelpers.data import check_pixels
+
+
+def _as_codes(codes: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(codes, dtype="float32")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (one code per row), got shape {array.shape}.")
+    return array
+
+
+def nearest_neighbours(reference: np.ndarray, queries: np.ndarray, k: int = 5, chunk: int = 1024) -> np.ndarray:
+    """Indices of the ``k`` nearest reference codes (Euclidean) of every query, nearest first.
+
+    A brute-force search by matrix products, ``|q - r|^2 = |q|^2 - 2 q.r + |r|^2``, done
+    ``chunk`` queries at a time: exact, fast in any dimension (tree searches degrade to
+    brute force well before the 784 dimensions of raw pixels) and light on memory.
+
+    Args:
+        reference: ``(n, d)`` codes to search in.
+        queries: ``(m, d)`` codes to search for.
+        k: neighbours per query, at most ``n``.
+        chunk: queries per block; a block holds a ``(chunk, n)`` distance matrix.
+
+    Returns:
+        ``(m, k)`` integer array of row indices into ``reference``.
+    """
+    reference = _as_codes(reference, "reference")
+    queries = _as_codes(queries, "queries")
+    if reference.shape[1] != queries.shape[1]:
+        raise ValueError(
+            f"codes must be 2-D arrays of the same width, got {reference.shape} and {queries.shape}."
+        )
+    if not 1 <= k <= len(reference):
+        raise ValueError(f"k must be between 1 and the number of reference codes ({len(reference)}), got {k}.")
+    reference_norms = np.einsum("ij,ij->i", reference, reference)
+    result = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        block = queries[start : start + chunk]
+        distances = reference_norms[None, :] - 2.0 * block @ reference.T
+        # The query's own norm is the same for every candidate: it cannot change the order.
+        candidates = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(distances, candidates, axis=1).argsort(axis=1, kind="stable")
+        result[start : start + chunk] = np.take_along_axis(candidates, order, axis=1)
+    return result
 
 
 def knn_accuracy(
@@ -15,7 +60,8 @@ def knn_accuracy(
     """Accuracy of a k-nearest-neighbour vote (Euclidean) that classifies test codes.
 
     A code space in which items of one class sit together scores high; it is a way to
-    measure class separation in a latent plane instead of judging it by eye.
+    measure class separation in a latent plane instead of judging it by eye, and to
+    compare codes as features for a classifier.
 
     Args:
         train_codes: ``(n, d)`` codes whose labels are known.
@@ -24,22 +70,80 @@ def knn_accuracy(
         test_labels: ``(m,)`` their true labels.
         k: neighbours per vote (ties go to the smallest label).
     """
-    from scipy.spatial import cKDTree
-
-    train_codes = np.asarray(train_codes, dtype="float64")
-    test_codes = np.asarray(test_codes, dtype="float64")
     train_labels = np.asarray(train_labels)
     test_labels = np.asarray(test_labels)
-    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
-        raise ValueError(
-            f"codes must be 2-D arrays of the same width, got {train_codes.shape} and {test_codes.shape}."
-        )
-    if len(train_labels) != len(train_codes) or len(test_labels) != len(test_codes):
+    if len(train_labels) != len(np.asarray(train_codes)) or len(test_labels) != len(np.asarray(test_codes)):
         raise ValueError("each code needs exactly one label.")
-    if not 1 <= k <= len(train_codes):
-        raise ValueError(f"k must be between 1 and the number of training codes, got {k}.")
-    _, neighbours = cKDTree(train_codes).query(test_codes, k=k)
-    votes = train_labels[np.asarray(neighbours).reshape(len(test_codes), k)]
+    neighbours = nearest_neighbours(train_codes, test_codes, k=k)
+    votes = train_labels[neighbours]
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
     counts = np.apply_along_axis(np.bincount, 1, votes, minlength=n_classes)
     return float(np.mean(counts.argmax(axis=1) == test_labels))
+
+
+def reconstruction_errors(images: np.ndarray, reconstructions: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Binary cross-entropy of each image against its reconstruction, averaged over pixels.
+
+    This is the autoencoders' training loss, one number per image, in the same units as
+    the loss curves. Reconstructions are clipped to ``[eps, 1 - eps]`` as Keras does, so
+    that a model whose outputs can leave ``(0, 1)`` (PCA, for instance) can be scored too.
+
+    Returns:
+        ``(n,)`` float64 array.
+    """
+    x = check_pixels(images, "images").reshape(len(images), -1).astype("float64")
+    y = np.clip(np.asarray(reconstructions, dtype="float64").reshape(len(reconstructions), -1), eps, 1 - eps)
+    if x.shape != y.shape:
+        raise ValueError(f"images and reconstructions must match, got {x.shape} and {y.shape} (flattened).")
+    return -(x * np.log(y) + (1 - x) * np.log1p(-y)).mean(axis=1)
+
+
+def image_entropies(images: np.ndarray) -> np.ndarray:
+    """Mean binary entropy of each image's pixels: the lowest reconstruction error it can have.
+
+    The per-image version of :func:`aehelpers.data.binary_entropy_floor`. An image with
+    many grey pixels has a high floor, a mostly black one a low floor, whatever the model.
+    """
+    x = check_pixels(images, "images").reshape(len(images), -1).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -(np.where(x > 0, x * np.log(x), 0.0) + np.where(x < 1, (1 - x) * np.log1p(-x), 0.0))
+    return entropy.mean(axis=1)
+
+
+def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random positive outscores a random negative.
+
+    Computed from ranks (the Mann-Whitney statistic), ties counting one half. 1.0 means
+    every positive (say, every anomaly) scores above every negative, 0.5 is a coin toss.
+
+    Args:
+        scores: ``(n,)`` anomaly scores, higher meaning "more likely positive".
+        is_positive: ``(n,)`` booleans, at least one of each kind.
+    """
+    from scipy.stats import rankdata
+
+    scores = np.asarray(scores, dtype="float64").ravel()
+    positive = np.asarray(is_positive).astype(bool).ravel()
+    if scores.shape != positive.shape:
+        raise ValueError(f"scores and is_positive must have the same length, got {scores.shape} and {positive.shape}.")
+    n_positive = int(positive.sum())
+    n_negative = len(positive) - n_positive
+    if n_positive == 0 or n_negative == 0:
+        raise ValueError("is_positive needs at least one positive and one negative example.")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
+
+
+def roc_curve(scores: np.ndarray, is_positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates for every threshold, from the highest score down.
+
+    Returns:
+        ``(false_positive_rate, true_positive_rate)``, each starting at 0 and ending at 1.
+    """
+    scores = np.asarray(scores, dtype="float64").ravel()
+    positive = np.asarray(is_positive).astype(bool).ravel()
+    order = np.argsort(-scores, kind="stable")
+    hits = positive[order]
+    tpr = np.concatenate([[0.0], np.cumsum(hits) / max(hits.sum(), 1)])
+    fpr = np.concatenate([[0.0], np.cumsum(~hits) / max((~hits).sum(), 1)])
+    return fpr, tpr

@@ -189,6 +189,23 @@ def plot_noisy(noisy: np.ndarray, n: int = 10) -> Figure:
     return plot_image_rows([noisy], ["noisy input"], n)
 
 
+def _check_codes(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes = np.asarray(codes)
+    labels = np.asarray(labels)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"codes must have shape (n, 2), got {codes.shape}.")
+    if labels.shape != (len(codes),):
+        raise ValueError(f"labels must have shape ({len(codes)},), got {labels.shape}.")
+    return codes, labels
+
+
+def _scatter_codes(ax: Any, codes: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> None:
+    cmap = matplotlib.colormaps["tab10"]
+    for k, name in enumerate(class_names):
+        mask = labels == k
+        ax.scatter(codes[mask, 0], codes[mask, 1], s=2, color=cmap(k % 10), label=name)
+
+
 def plot_latent_space(
     codes: np.ndarray,
     labels: np.ndarray,
@@ -203,22 +220,131 @@ def plot_latent_space(
         class_names: name of each class index.
         title: figure title.
     """
-    codes = np.asarray(codes)
-    labels = np.asarray(labels)
-    if codes.ndim != 2 or codes.shape[1] != 2:
-        raise ValueError(f"codes must have shape (n, 2), got {codes.shape}.")
-    if labels.shape != (len(codes),):
-        raise ValueError(f"labels must have shape ({len(codes)},), got {labels.shape}.")
+    codes, labels = _check_codes(codes, labels)
     fig = Figure(figsize=(7, 6), layout="constrained")
     ax = fig.subplots()
-    cmap = matplotlib.colormaps["tab10"]
-    for k, name in enumerate(class_names):
-        mask = labels == k
-        ax.scatter(codes[mask, 0], codes[mask, 1], s=2, color=cmap(k % 10), label=name)
+    _scatter_codes(ax, codes, labels, class_names)
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
     ax.set_title(title)
     ax.legend(markerscale=5, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def plot_latent_spaces(
+    panels: Mapping[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
+) -> Figure:
+    """Several 2-D pictures of the same items side by side, coloured by class, one legend.
+
+    Args:
+        panels: panel title -> ``(n, 2)`` codes of the same ``n`` items (say, PCA's first
+            two components and a VAE's latent means).
+        labels: integer class of each item, shape ``(n,)``.
+        class_names: name of each class index.
+    """
+    if not panels:
+        raise ValueError("panels is empty: pass at least one title -> (n, 2) codes.")
+    checked = {title: _check_codes(codes, labels)[0] for title, codes in panels.items()}
+    labels = np.asarray(labels)
+    fig = Figure(figsize=(4.2 * len(checked) + 1.6, 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(checked)))
+    for ax, (title, codes) in zip(axes, checked.items()):
+        _scatter_codes(ax, codes, labels, class_names)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[-1].legend(markerscale=5, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def plot_code_sizes(
+    sizes: Sequence[int],
+    losses: Sequence[float],
+    floor: float | None = None,
+    references: Mapping[str, tuple[int, float]] | None = None,
+    title: str = "validation loss against code size",
+) -> Figure:
+    """Loss against code size on a base-2 axis, with the floor and other models as points.
+
+    Args:
+        sizes: code sizes (positive integers), one per trained model.
+        losses: each model's loss, in the same order.
+        floor: draw a dashed line here (the binary cross-entropy floor).
+        references: label -> (code size, loss) of other models, drawn as labelled markers.
+        title: figure title.
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    losses = np.asarray(losses, dtype=float)
+    if sizes.shape != losses.shape or sizes.ndim != 1 or len(sizes) == 0 or (sizes <= 0).any():
+        raise ValueError(f"need one loss per positive code size, got sizes {sizes} and losses {losses}.")
+    order = np.argsort(sizes)
+    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(sizes[order], losses[order], marker="o", label="model family")
+    for label, (size, loss) in (references or {}).items():
+        ax.plot([size], [loss], marker="s", linestyle="none", label=label)
+    if floor is not None:
+        ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor:.4f}")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes[order], [str(int(s)) for s in sizes[order]])
+    ax.set_xlabel("code size (numbers per image)")
+    ax.set_ylabel("validation loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_against_time(
+    runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    target: float | None = None,
+    title: str = "validation loss against training time",
+) -> Figure:
+    """Loss against cumulative wall-clock seconds for several runs, with a target line.
+
+    Args:
+        runs: label -> (seconds of each epoch, validation loss after each epoch).
+        target: draw a dashed horizontal line here (a loss to reach).
+        title: figure title.
+    """
+    if not runs:
+        raise ValueError("runs is empty: pass at least one label -> (seconds, losses).")
+    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    for label, (seconds, losses) in runs.items():
+        if len(seconds) != len(losses):
+            raise ValueError(f"{label!r}: {len(seconds)} epoch times but {len(losses)} losses.")
+        ax.plot(np.cumsum(np.asarray(seconds, dtype=float)) / 60, losses, label=label)
+    if target is not None:
+        ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target}")
+    ax.set_xlabel("training time (minutes, wall clock)")
+    ax.set_ylabel("validation loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC curve") -> Figure:
+    """ROC curves (false-positive rate, true-positive rate) with the diagonal of chance.
+
+    Args:
+        curves: label -> (false-positive rates, true-positive rates), for example from
+            :func:`aehelpers.evaluation.roc_curve`; put the AUC in the label.
+        title: figure title.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass at least one label -> (fpr, tpr).")
+    fig = Figure(figsize=(4.6, 4.4), layout="constrained")
+    ax = fig.subplots()
+    for label, (fpr, tpr) in curves.items():
+        ax.plot(fpr, tpr, label=label)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_title(title)
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 

@@ -26,3 +26,65 @@ def test_knn_rejects_bad_shapes_and_k():
         knn_accuracy(np.zeros((5, 2)), np.zeros(4, int), np.zeros((3, 2)), np.zeros(3, int))
     with pytest.raises(ValueError, match="k must be"):
         knn_accuracy(np.zeros((5, 2)), np.zeros(5, int), np.zeros((3, 2)), np.zeros(3, int), k=6)
+
+
+def test_nearest_neighbours_match_a_direct_search_in_high_dimension():
+    from aehelpers.evaluation import nearest_neighbours
+
+    rng = np.random.default_rng(1)
+    reference = rng.random((300, 784), dtype="float32")
+    queries = rng.random((70, 784), dtype="float32")
+    found = nearest_neighbours(reference, queries, k=4, chunk=32)
+    distances = ((queries[:, None, :].astype("float64") - reference[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_array_equal(found, np.argsort(distances, axis=1)[:, :4])
+
+
+def test_nearest_neighbour_of_a_reference_point_is_itself():
+    from aehelpers.evaluation import nearest_neighbours
+
+    points = np.random.default_rng(2).normal(size=(50, 3))
+    assert (nearest_neighbours(points, points, k=1)[:, 0] == np.arange(50)).all()
+
+
+def test_reconstruction_errors_are_the_keras_loss_per_image():
+    import keras
+
+    from aehelpers.evaluation import reconstruction_errors
+
+    rng = np.random.default_rng(3)
+    x = rng.random((6, 784)).astype("float32")
+    y = rng.random((6, 784)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(x, y))
+    np.testing.assert_allclose(reconstruction_errors(x, y), expected, rtol=1e-4)
+    # Outputs outside (0, 1), as PCA gives, are clipped instead of producing NaN.
+    assert np.isfinite(reconstruction_errors(x, y * 3 - 1)).all()
+    with pytest.raises(ValueError, match="must match"):
+        reconstruction_errors(x, y[:, :100])
+
+
+def test_image_entropies_average_to_the_floor():
+    from aehelpers.data import binary_entropy_floor
+    from aehelpers.evaluation import image_entropies, reconstruction_errors
+
+    x = np.random.default_rng(4).random((5, 784)).astype("float32")
+    assert image_entropies(x).mean() == pytest.approx(binary_entropy_floor(x), rel=1e-6)
+    assert (reconstruction_errors(x, x) >= image_entropies(x) - 1e-9).all()
+    assert image_entropies(np.zeros((2, 784), "float32")).tolist() == [0.0, 0.0]
+
+
+def test_roc_auc_of_perfect_random_and_reversed_scores():
+    from aehelpers.evaluation import roc_auc, roc_curve
+
+    labels = np.array([0] * 50 + [1] * 50)
+    assert roc_auc(np.arange(100), labels) == 1.0
+    assert roc_auc(-np.arange(100), labels) == 0.0
+    assert roc_auc(np.ones(100), labels) == 0.5
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=4000) + np.repeat([0.0, 1.0], 2000)
+    labels = np.repeat([0, 1], 2000)
+    fpr, tpr = roc_curve(scores, labels)
+    assert roc_auc(scores, labels) == pytest.approx(np.trapezoid(tpr, fpr), abs=1e-9)
+    # Two unit-variance normals one standard deviation apart: AUC = Phi(1 / sqrt 2) = 0.760.
+    assert roc_auc(scores, labels) == pytest.approx(0.760, abs=0.02)
+    with pytest.raises(ValueError, match="at least one positive"):
+        roc_auc(np.arange(4), np.zeros(4))

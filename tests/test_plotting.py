@@ -148,3 +148,48 @@ def test_architecture_diagram_is_a_png_or_a_clear_error(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="graphviz"):
         plot_architecture(model)
+
+
+def test_latent_spaces_side_by_side_share_one_legend():
+    from aehelpers.plotting import plot_latent_spaces
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(100) % 10
+    fig = plot_latent_spaces({"PCA": rng.normal(size=(100, 2)), "VAE": rng.normal(size=(100, 2))}, labels)
+    assert [ax.get_title() for ax in fig.axes] == ["PCA", "VAE"]
+    assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        plot_latent_spaces({"3-D": rng.normal(size=(100, 3))}, labels)
+
+
+def test_code_sizes_on_a_base_two_axis_with_floor_and_references():
+    from aehelpers.plotting import plot_code_sizes
+
+    fig = plot_code_sizes([8, 2, 4], [0.30, 0.40, 0.35], floor=0.24, references={"deep": (32, 0.28)})
+    (ax,) = fig.axes
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [2, 4, 8])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.40, 0.35, 0.30])
+    assert ax.get_xscale() == "log"
+    assert [line.get_label() for line in ax.lines] == ["model family", "deep", "floor 0.2400"]
+    with pytest.raises(ValueError, match="one loss per"):
+        plot_code_sizes([2, 4], [0.3])
+
+
+def test_against_time_accumulates_seconds_into_minutes():
+    from aehelpers.plotting import plot_against_time
+
+    fig = plot_against_time({"a": ([60, 60, 120], [0.3, 0.28, 0.27])}, target=0.265)
+    (ax,) = fig.axes
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [1, 2, 4])
+    assert ax.lines[1].get_label() == "target 0.265"
+    with pytest.raises(ValueError, match="2 epoch times but 3 losses"):
+        plot_against_time({"a": ([1, 2], [0.3, 0.2, 0.1])})
+
+
+def test_roc_draws_each_curve_and_chance():
+    from aehelpers.plotting import plot_roc
+
+    fig = plot_roc({"AUC 0.9": (np.array([0, 0.1, 1]), np.array([0, 0.8, 1]))})
+    assert [line.get_label() for line in fig.axes[0].lines] == ["AUC 0.9", "chance"]
+    with pytest.raises(ValueError, match="empty"):
+        plot_roc({})
