@@ -41,7 +41,14 @@ from aehelpers.plotting import (  # noqa: E402
     plot_roc,
 )
 from aehelpers.profile import current_profile, describe_run, epochs  # noqa: E402
-from aehelpers.training import load_results, resumable, run_dir, save_results  # noqa: E402
+from aehelpers.training import (  # noqa: E402
+    epoch_seconds,
+    load_results,
+    resumable,
+    run_dir,
+    save_results,
+    seconds_to_reach,
+)
 
 __all__ = [
     "CLASS_NAMES",
@@ -51,6 +58,7 @@ __all__ = [
     "DataCorruptError",
     "DataNotFoundError",
     "describe_run",
+    "epoch_seconds",
     "epochs",
     "image_entropies",
     "knn_accuracy",
@@ -76,4 +84,5 @@ __all__ = [
     "roc_curve",
     "run_dir",
     "save_results",
+    "seconds_to_reach",
 ]

@@ -247,6 +247,39 @@ def resumable(
     return callbacks
 
 
+def epoch_seconds(chapter: str) -> list[float]:
+    """Wall-clock seconds of every completed epoch of a run, from its ``history.json``.
+
+    The clock of :class:`EpochLog` covers each epoch's training and validation pass; a
+    run resumed after a kill keeps the seconds of the epochs completed before it.
+
+    Raises:
+        FileNotFoundError: if the run has no log yet (train it with :func:`resumable` first).
+    """
+    log_file = run_dir(chapter) / "history.json"
+    if not log_file.is_file():
+        raise FileNotFoundError(f"{log_file} does not exist: train with callbacks=ae.resumable({chapter!r}) first.")
+    return [float(entry["seconds"]) for entry in json.loads(log_file.read_text())]
+
+
+def seconds_to_reach(seconds: list[float], losses: list[float], target: float) -> float | None:
+    """Training time until the first epoch whose loss is at or below ``target``, or None.
+
+    Args:
+        seconds: duration of each epoch.
+        losses: the loss after each epoch (for example the validation loss).
+        target: the loss to reach.
+    """
+    if len(seconds) != len(losses):
+        raise ValueError(f"got {len(seconds)} epoch times but {len(losses)} losses.")
+    elapsed = 0.0
+    for duration, loss in zip(seconds, losses):
+        elapsed += duration
+        if loss <= target:
+            return elapsed
+    return None
+
+
 def device_description() -> str:
     """Describe where Keras runs: the accelerator if the backend sees one, else the CPU."""
     backend = keras.backend.backend()

@@ -187,3 +187,21 @@ def test_same_seed_gives_identical_losses_on_the_cpu():
     ]
     first, second = (json.loads(run.strip().splitlines()[-1]) for run in runs)
     assert first == second  # bit for bit, shuffling included
+
+
+def test_epoch_seconds_survive_a_kill_and_time_to_target_counts_whole_epochs(tmp_path, monkeypatch):
+    from aehelpers.training import epoch_seconds, seconds_to_reach
+
+    runs = tmp_path / "runs"
+    train(tmp_path, runs, kill_after=2)
+    train(tmp_path, runs)
+    monkeypatch.setenv("AE_RUNS_DIR", str(runs))
+    monkeypatch.setenv("AE_PROFILE", "full")
+    seconds = epoch_seconds("toy")
+    assert len(seconds) == 6 and all(s > 0 for s in seconds)
+    with pytest.raises(FileNotFoundError, match="ae.resumable"):
+        epoch_seconds("never-trained")
+    assert seconds_to_reach([10, 20, 30], [0.5, 0.3, 0.2], 0.3) == 30
+    assert seconds_to_reach([10, 20, 30], [0.5, 0.3, 0.2], 0.1) is None
+    with pytest.raises(ValueError, match="2 epoch times but 3 losses"):
+        seconds_to_reach([1, 2], [0.3, 0.2, 0.1], 0.2)
