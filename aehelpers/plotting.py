@@ -51,6 +51,19 @@ def _history_dict(history: History) -> Mapping[str, Sequence[float]]:
     return values
 
 
+def _dashed_line(ax: Any, value: float | None, label: str) -> None:
+    if value is not None:
+        ax.axhline(value, color="black", linestyle="--", linewidth=1, label=label)
+
+
+def _label_axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def plot_history(
     history: History,
     metric: str = "loss",
@@ -114,13 +127,8 @@ def plot_histories(
             raise KeyError(f"No {metric!r} in the history of {label!r}; it has {sorted(values)}.")
         curve = np.asarray(values[metric], dtype=float)
         ax.plot(np.arange(1, len(curve) + 1), curve, label=label)
-    if floor is not None:
-        ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor:.4f}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title(title or metric.replace("_", " "))
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _dashed_line(ax, floor, f"floor {floor:.4f}" if floor is not None else "")
+    _label_axes(ax, "epoch", metric.replace("_", " "), title or metric.replace("_", " "))
     return fig
 
 
@@ -283,15 +291,10 @@ def plot_code_sizes(
     ax.plot(sizes[order], losses[order], marker="o", label="model family")
     for label, (size, loss) in (references or {}).items():
         ax.plot([size], [loss], marker="s", linestyle="none", label=label)
-    if floor is not None:
-        ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor:.4f}")
+    _dashed_line(ax, floor, f"floor {floor:.4f}" if floor is not None else "")
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes[order], [str(int(s)) for s in sizes[order]])
-    ax.set_xlabel("code size (numbers per image)")
-    ax.set_ylabel("validation loss")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label_axes(ax, "code size (numbers per image)", "validation loss", title)
     return fig
 
 
@@ -315,13 +318,8 @@ def plot_against_time(
         if len(seconds) != len(losses):
             raise ValueError(f"{label!r}: {len(seconds)} epoch times but {len(losses)} losses.")
         ax.plot(np.cumsum(np.asarray(seconds, dtype=float)) / 60, losses, label=label)
-    if target is not None:
-        ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target}")
-    ax.set_xlabel("training time (minutes, wall clock)")
-    ax.set_ylabel("validation loss")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _dashed_line(ax, target, f"target {target}")
+    _label_axes(ax, "training time (minutes, wall clock)", "validation loss", title)
     return fig
 
 
