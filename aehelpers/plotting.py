@@ -302,6 +302,7 @@ def plot_against_time(
     runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     target: float | None = None,
     title: str = "validation loss against training time",
+    ylim: tuple[float, float] | None = None,
 ) -> Figure:
     """Loss against cumulative wall-clock seconds for several runs, with a target line.
 
@@ -309,9 +310,13 @@ def plot_against_time(
         runs: label -> (seconds of each epoch, validation loss after each epoch).
         target: draw a dashed horizontal line here (a loss to reach).
         title: figure title.
+        ylim: (bottom, top) of the loss axis, to zoom in on the end of training; the
+            first epochs' losses are often far above the rest and flatten the curves.
     """
     if not runs:
         raise ValueError("runs is empty: pass at least one label -> (seconds, losses).")
+    if ylim is not None and not ylim[0] < ylim[1]:
+        raise ValueError(f"ylim must be (bottom, top) with bottom < top, got {ylim!r}.")
     fig = Figure(figsize=(6.5, 3.8), layout="constrained")
     ax = fig.subplots()
     for label, (seconds, losses) in runs.items():
@@ -320,6 +325,8 @@ def plot_against_time(
         ax.plot(np.cumsum(np.asarray(seconds, dtype=float)) / 60, losses, label=label)
     _dashed_line(ax, target, f"target {target}")
     _label_axes(ax, "training time (minutes, wall clock)", "validation loss", title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     return fig
 
 

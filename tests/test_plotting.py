@@ -184,6 +184,10 @@ def test_against_time_accumulates_seconds_into_minutes():
     assert ax.lines[1].get_label() == "target 0.265"
     with pytest.raises(ValueError, match="2 epoch times but 3 losses"):
         plot_against_time({"a": ([1, 2], [0.3, 0.2, 0.1])})
+    zoomed = plot_against_time({"a": ([60, 60, 120], [0.3, 0.28, 0.27])}, ylim=(0.26, 0.29))
+    assert zoomed.axes[0].get_ylim() == (0.26, 0.29)
+    with pytest.raises(ValueError, match="bottom < top"):
+        plot_against_time({"a": ([1], [0.3])}, ylim=(0.3, 0.2))
 
 
 def test_roc_draws_each_curve_and_chance():

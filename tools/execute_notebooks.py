@@ -24,6 +24,9 @@ from nbclient import NotebookClient
 def execute(path: Path, profile: str, timeout: int | None) -> float:
     """Run one notebook in place under ``profile``; return the seconds it took."""
     os.environ["AE_PROFILE"] = profile
+    # The text twin may hold edits newer than the .ipynb: bring them in first, or the
+    # sync after execution (the .ipynb then being newer) would overwrite them.
+    subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(path)], check=True)
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     client = NotebookClient(
