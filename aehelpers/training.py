@@ -341,6 +341,7 @@ def save_results(
     history: Any,
     model: keras.Model | None = None,
     extra: Mapping[str, Any] | None = None,
+    run: str | None = None,
 ) -> dict[str, Any]:
     """Write the record of a finished training run and return it.
 
@@ -351,6 +352,9 @@ def save_results(
         model: the trained model; its forward-pass FLOPs per example are recorded
             (:func:`aehelpers.flops.count_flops`).
         extra: further numbers to keep, e.g. test-set ELBO terms or a PSNR.
+        run: the name that ``history``'s run was given in :func:`resumable`, where it
+            is not ``chapter`` (a chapter that trains several models); the epoch times
+            are read from that run's log.
 
     The record holds ``profile``, ``epochs``, ``final_loss``, ``final_val_loss``,
     ``best_val_loss``, ``best_epoch``, ``seconds``, ``seconds_per_epoch``, ``backend``,
@@ -359,7 +363,7 @@ def save_results(
     values = dict(getattr(history, "history", history))
     if not values.get("loss"):
         raise ValueError("history has no 'loss' values: pass what model.fit returned.")
-    log_file = run_dir(chapter) / "history.json"
+    log_file = run_dir(run or chapter) / "history.json"
     seconds = [e["seconds"] for e in json.loads(log_file.read_text())] if log_file.is_file() else []
     if len(seconds) != len(values["loss"]):
         seconds = []  # the log belongs to another run; do not invent timings

@@ -142,6 +142,11 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
     assert record["best_val_loss"] == 0.45 and record["best_epoch"] == 1 and record["final_val_loss"] == 0.46
     assert record["floor"] == 0.24 and record["epochs"] == 2 and record["backend"] == keras.backend.backend()
     assert record["seconds"] is None  # no epoch log of this run: no invented timings
+    log = tmp_path / "runs/full/toy-second-model/history.json"
+    log.parent.mkdir(parents=True)
+    log.write_text(json.dumps([{"loss": 0.5, "seconds": 3.0}, {"loss": 0.4, "seconds": 5.0}]))
+    timed = save_results("toy", history, run="toy-second-model")
+    assert timed["seconds"] == 8.0 and timed["seconds_per_epoch"] == 4.0
     with pytest.raises(ValueError, match="no 'loss'"):
         save_results("toy", {})
 
