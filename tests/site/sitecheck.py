@@ -72,11 +72,22 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+# MathJax's deferred script can start after Selenium sees the page loaded (a busy CI
+# machine showed it), so poll for it; give up 5 s after the page has finished loading.
 WAIT_FOR_MATHJAX = """
 const done = arguments[arguments.length - 1];
-if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-  MathJax.startup.promise.then(() => done(true), () => done(false));
-} else { done(null); }
+let loadedAt = null;
+(function poll() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done(true), () => done(false));
+    return;
+  }
+  if (document.readyState === 'complete') {
+    loadedAt = loadedAt || Date.now();
+    if (Date.now() - loadedAt > 5000) { done(null); return; }
+  }
+  setTimeout(poll, 50);
+})();
 """
 
 PAGE_STATE = """
