@@ -21,12 +21,17 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def sync(path: Path) -> None:
+    """Bring a notebook and its text twin in line (the newer of the two wins)."""
+    subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(path)], check=True)
+
+
 def execute(path: Path, profile: str, timeout: int | None) -> float:
     """Run one notebook in place under ``profile``; return the seconds it took."""
     os.environ["AE_PROFILE"] = profile
     # The text twin may hold edits newer than the .ipynb: bring them in first, or the
     # sync after execution (the .ipynb then being newer) would overwrite them.
-    subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(path)], check=True)
+    sync(path)
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     client = NotebookClient(
@@ -39,7 +44,7 @@ def execute(path: Path, profile: str, timeout: int | None) -> float:
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
     nbformat.write(notebook, path)
-    subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(path)], check=True)
+    sync(path)
     return time.perf_counter() - started
 
 
