@@ -2,7 +2,8 @@
 
 * :class:`Sampling` draws ``z = mu + exp(log_var / 2) * eps`` (the reparameterisation trick)
   with its own seeded generator, instead of the article's ``Lambda`` around a Python
-  function, which Keras 3 refuses to load in safe mode.
+  function, which a saved model stores by name only (and which used the ``keras.backend``
+  functions that Keras 3 removed).
 * :class:`VAE` wraps an encoder (``x -> (z_mean, z_log_var)``) and a decoder
   (``z -> x'``), and trains on the negative ELBO: a reconstruction term (binary
   cross-entropy summed over pixels) plus the closed-form KL divergence to N(0, I).
