@@ -18,7 +18,7 @@ FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 MATHJAX := .cache/npm/node_modules/mathjax
 MATHJAX_VERSION := 3.2.2
 
-.PHONY: book test unit notebooks twins build build-offline site browser apt backend-check test-jax test-torch full sync data clean
+.PHONY: book test unit notebooks twins build build-offline mathjax site browser apt backend-check test-jax test-torch full sync data clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,10 @@ build: $(STAMP)
 build-offline: $(STAMP) $(MATHJAX)/es5/tex-mml-chtml.js
 	AE_LOCAL_MATHJAX=$(MATHJAX) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
+mathjax: $(MATHJAX)/es5/tex-mml-chtml.js
+
 $(MATHJAX)/es5/tex-mml-chtml.js:
-	@command -v npm >/dev/null || { echo "npm is needed to install MathJax for the browser test (apt-get install npm)"; exit 1; }
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=npm
 	npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
 
 # Debian's Chromium and its driver, for the browser test.
@@ -105,7 +107,10 @@ twins: $(STAMP)
 
 test: data unit notebooks test-jax build-offline site
 
-full: data
+# The appendix runs on JAX, hence its wheel.
+full: data $(VENV)/.jax
+	@[ -n "$(NOTEBOOKS)" ] || { echo "No notebook matches CHAPTER=$(CHAPTER). The chapters are:"; \
+		ls notebooks/*.ipynb | sed 's|notebooks/||; s|\.ipynb||'; exit 1; }
 	$(BIN)/python tools/execute_notebooks.py --profile full $(NOTEBOOKS)
 
 sync: $(STAMP)

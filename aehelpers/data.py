@@ -114,6 +114,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataCorruptError(f"{path} does not start with an IDX header of unsigned bytes.")
     ndim = raw[3]
     header_end = 4 + 4 * ndim
+    if len(raw) < header_end:
+        raise DataCorruptError(
+            f"{path} ends inside its IDX header: the file is truncated. Delete it and fetch it "
+            "again.\n" + HOW_TO_GET_IT
+        )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     payload = np.frombuffer(raw, dtype=np.uint8, offset=header_end)
     if payload.size != int(np.prod(shape)):
@@ -121,7 +126,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             f"{path} holds {payload.size} values but its header announces shape {shape}: "
             "the file is truncated. Delete it and fetch it again.\n" + HOW_TO_GET_IT
         )
-    return payload.reshape(shape)
+    return payload.reshape(shape).copy()  # a writable array of its own, not a view of the bytes
 
 
 def verify(name: str, array: np.ndarray, source: str) -> np.ndarray:
@@ -170,14 +175,22 @@ def load_raw() -> tuple[Split, Split]:
 
     Raises:
         DataCorruptError: a file was found but is damaged or is other data.
-        DataNotFoundError: no copy was found and the download failed.
+        DataNotFoundError: the folder named by ``FASHION_MNIST_DIR`` lacks some files, or
+            no copy was found and the download failed.
     """
+    chosen = os.environ.get(DATA_DIR_VARIABLE)
     searched = []
     for directory in candidate_dirs():
         present = [name for name in FILES if (directory / name).is_file()]
         if len(present) == len(FILES):
             return _load_from_dir(directory)
         missing = sorted(set(FILES) - set(present))
+        if chosen and directory == Path(chosen).expanduser():
+            raise DataNotFoundError(
+                f"{DATA_DIR_VARIABLE} is set to {directory}, but that folder lacks "
+                f"{', '.join(missing)}. Put the four original gzipped files there (the names "
+                f"end in .gz), or unset {DATA_DIR_VARIABLE} to let the loader look elsewhere."
+            )
         searched.append(f"  {directory}: missing {', '.join(missing)}")
     try:
         return _download_with_keras()
@@ -225,7 +238,8 @@ def load_fashion_mnist(layout: Layout = "flat") -> tuple[Split, Split]:
             (28 steps of 28 pixels); see :func:`to_layout`.
     """
     (x_train, y_train), (x_test, y_test) = load_raw()
-    return (to_layout(x_train, layout), y_train), (to_layout(x_test, layout), y_test)
+    # Copies: the cached labels must not change when a reader edits what they were given.
+    return (to_layout(x_train, layout), y_train.copy()), (to_layout(x_test, layout), y_test.copy())
 
 
 def check_pixels(images: np.ndarray, name: str = "images") -> np.ndarray:

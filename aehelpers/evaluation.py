@@ -122,28 +122,37 @@ def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float:
     """
     from scipy.stats import rankdata
 
-    scores = np.asarray(scores, dtype="float64").ravel()
-    positive = np.asarray(is_positive).astype(bool).ravel()
-    if scores.shape != positive.shape:
-        raise ValueError(f"scores and is_positive must have the same length, got {scores.shape} and {positive.shape}.")
+    scores, positive = _checked_scores(scores, is_positive)
     n_positive = int(positive.sum())
     n_negative = len(positive) - n_positive
-    if n_positive == 0 or n_negative == 0:
-        raise ValueError("is_positive needs at least one positive and one negative example.")
     ranks = rankdata(scores)
     return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
 
+def _checked_scores(scores: np.ndarray, is_positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores as floats and labels as booleans, of one length, with both classes present."""
+    scores = np.asarray(scores, dtype="float64").ravel()
+    positive = np.asarray(is_positive).astype(bool).ravel()
+    if scores.shape != positive.shape:
+        raise ValueError(f"scores and is_positive must have the same length, got {scores.shape} and {positive.shape}.")
+    if positive.all() or not positive.any():
+        raise ValueError("is_positive needs at least one positive and one negative example.")
+    return scores, positive
+
+
 def roc_curve(scores: np.ndarray, is_positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates for every threshold, from the highest score down.
+    """False- and true-positive rates for every distinct threshold, from the highest score down.
+
+    Tied scores form one step (a diagonal segment), so the area under the curve equals
+    :func:`roc_auc` and does not depend on the order of the inputs.
 
     Returns:
         ``(false_positive_rate, true_positive_rate)``, each starting at 0 and ending at 1.
     """
-    scores = np.asarray(scores, dtype="float64").ravel()
-    positive = np.asarray(is_positive).astype(bool).ravel()
+    scores, positive = _checked_scores(scores, is_positive)
     order = np.argsort(-scores, kind="stable")
-    hits = positive[order]
-    tpr = np.concatenate([[0.0], np.cumsum(hits) / max(hits.sum(), 1)])
-    fpr = np.concatenate([[0.0], np.cumsum(~hits) / max((~hits).sum(), 1)])
+    sorted_scores, hits = scores[order], positive[order]
+    last_of_each_score = np.r_[np.diff(sorted_scores) != 0, True]
+    tpr = np.concatenate([[0.0], np.cumsum(hits)[last_of_each_score] / hits.sum()])
+    fpr = np.concatenate([[0.0], np.cumsum(~hits)[last_of_each_score] / (~hits).sum()])
     return fpr, tpr

@@ -208,6 +208,11 @@ def _check_codes(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _scatter_codes(ax: Any, codes: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> None:
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(class_names)):
+        raise ValueError(
+            f"labels run from {labels.min()} to {labels.max()}, but there are {len(class_names)} class "
+            "names: labels must be class indices 0..len(class_names)-1 (pass class_names to match)."
+        )
     cmap = matplotlib.colormaps["tab10"]
     for k, name in enumerate(class_names):
         mask = labels == k

@@ -87,7 +87,8 @@ class VAE(keras.Model):
     ``vae.compile(optimizer=...)`` and ``vae.fit(x_train, validation_data=(x_test,))``:
     the target is the input itself unless a ``y`` is given. The logged metrics are
     ``loss`` (negative ELBO, per example), ``reconstruction_loss`` and ``kl_loss``,
-    and their ``val_`` counterparts.
+    and their ``val_`` counterparts. ``kl_loss`` also holds any regularisation losses of
+    the encoder and decoder (the book's VAEs have none). Sample weights are not supported.
     """
 
     def __init__(
@@ -124,6 +125,8 @@ class VAE(keras.Model):
         sample_weight: Any = None,
         training: bool = True,
     ) -> Any:
+        if sample_weight is not None:
+            raise ValueError("VAE does not support sample_weight: every example counts once in the ELBO.")
         targets = x if y is None else y
         reconstruction = ops.mean(reconstruction_loss(targets, y_pred))
         kl = ops.sum(ops.stack(self.losses))  # the KL added in call (plus any regulariser)

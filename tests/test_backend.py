@@ -1,9 +1,12 @@
+import os
 import subprocess
 import sys
 
 
 def run(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Without conftest's TF_CPP_MIN_LOG_LEVEL: aehelpers must quieten TensorFlow by itself.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
 
 
 def test_silenced_block_hides_native_stderr_and_restores_it():

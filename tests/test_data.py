@@ -60,6 +60,19 @@ def test_read_idx_rejects_a_truncated_file(tmp_path):
         read_idx(tmp_path / "a.gz")
 
 
+def test_read_idx_rejects_a_file_cut_inside_its_header(tmp_path):
+    (tmp_path / "a.gz").write_bytes(gzip.compress(bytes([0, 0, 0x08, 3]) + bytes(6)))
+    with pytest.raises(DataCorruptError, match="ends inside its IDX header"):
+        read_idx(tmp_path / "a.gz")
+
+
+def test_read_idx_gives_a_writable_array(tmp_path):
+    write_idx(tmp_path / "a.gz", np.arange(6, dtype=np.uint8))
+    array = read_idx(tmp_path / "a.gz")
+    array[0] = 7  # raises if the array were a read-only view of the decompressed bytes
+    assert array[0] == 7
+
+
 def test_read_idx_rejects_a_file_that_is_not_gzip(tmp_path):
     (tmp_path / "a.gz").write_bytes(b"<html>not found</html>")
     with pytest.raises(DataCorruptError, match="not a readable gzip file"):
@@ -81,7 +94,7 @@ def test_real_data_has_the_known_checksums(fashion):
     assert np.bincount(y_test).tolist() == [1000] * 10
 
 
-def test_a_corrupt_copy_is_reported_not_used(monkeypatch, tmp_path, no_cache):
+def test_a_corrupt_copy_is_reported_not_used(fashion, monkeypatch, tmp_path, no_cache):
     source = next(d for d in candidate_dirs() if (d / "t10k-labels-idx1-ubyte.gz").is_file())
     for name in data.FILES:
         shutil.copy(source / name, tmp_path / name)
@@ -93,7 +106,15 @@ def test_a_corrupt_copy_is_reported_not_used(monkeypatch, tmp_path, no_cache):
         data.load_raw()
 
 
+def test_an_incomplete_folder_named_by_the_variable_is_an_error(monkeypatch, tmp_path, no_cache):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
+    with pytest.raises(DataNotFoundError, match=r"(?s)FASHION_MNIST_DIR is set to .*lacks t10k-images"):
+        data.load_raw()
+
+
 def test_missing_data_lists_where_it_looked(monkeypatch, tmp_path, no_cache):
+    monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     monkeypatch.setattr(data, "candidate_dirs", lambda: [tmp_path])
 
@@ -131,6 +152,8 @@ def test_load_fashion_mnist_scales_to_unit_interval():
     assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
     assert x_test.min() == 0.0 and x_test.max() == 1.0
     assert y_train.shape == (60000,)
+    y_train[0] = 255  # the reader's copy: editing it must not reach the cached data
+    assert load_fashion_mnist()[0][1][0] != 255
 
 
 def test_check_pixels_rejects_values_outside_unit_interval():

@@ -88,3 +88,18 @@ def test_roc_auc_of_perfect_random_and_reversed_scores():
     assert roc_auc(scores, labels) == pytest.approx(0.760, abs=0.02)
     with pytest.raises(ValueError, match="at least one positive"):
         roc_auc(np.arange(4), np.zeros(4))
+
+
+def test_roc_curve_treats_ties_as_one_step_and_checks_its_input():
+    from aehelpers.evaluation import roc_auc, roc_curve
+
+    scores = np.array([0.5, 0.5, 0.2, 0.9, 0.2])
+    labels = np.array([False, True, False, True, True])
+    for order in (slice(None), slice(None, None, -1)):  # the area must not depend on the order
+        fpr, tpr = roc_curve(scores[order], labels[order])
+        assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc(scores, labels))
+    assert len(fpr) == 1 + len(np.unique(scores))
+    with pytest.raises(ValueError, match="same length"):
+        roc_curve(np.arange(100), np.arange(200) % 2)
+    with pytest.raises(ValueError, match="at least one positive"):
+        roc_curve(np.arange(4), np.ones(4))

@@ -88,6 +88,8 @@ def test_latent_space_has_a_legend_entry_per_class():
         plot_latent_space(np.zeros((5, 3)), np.zeros(5))
     with pytest.raises(ValueError, match="labels"):
         plot_latent_space(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match="labels run from 1 to 10, but there are 10 class names"):
+        plot_latent_space(codes[:10], np.arange(1, 11))  # 1-based labels would lose a class
 
 
 def test_latent_grid_covers_the_gaussian_quantiles():

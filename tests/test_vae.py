@@ -6,12 +6,16 @@ from keras import layers
 from aehelpers.vae import VAE, Sampling, kl_divergence, reconstruction_loss
 
 
-def tiny_vae(seed=0, latent_dim=2):
+def tiny_vae(seed=0, latent_dim=2, certain=False):
     x = keras.Input((784,))
     h = layers.Dense(16, activation="relu")(x)
-    encoder = keras.Model(x, [layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)], name="enc")
+    log_var, pixel_bias = layers.Dense(latent_dim), "zeros"
+    if certain:  # log variance -30: the sampled z is z_mean to float precision
+        log_var = layers.Dense(latent_dim, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-30.0))
+        pixel_bias = keras.initializers.RandomNormal(stddev=2.0, seed=1)  # pixel means far from 1/2
+    encoder = keras.Model(x, [layers.Dense(latent_dim)(h), log_var(h)], name="enc")
     z = keras.Input((latent_dim,))
-    decoder = keras.Model(z, layers.Dense(784, activation="sigmoid")(z), name="dec")
+    decoder = keras.Model(z, layers.Dense(784, activation="sigmoid", bias_initializer=pixel_bias)(z), name="dec")
     return VAE(encoder, decoder, seed=seed)
 
 
@@ -49,7 +53,20 @@ def test_vae_metrics_are_the_real_terms(images):
     by_hand = np.mean(-0.5 * np.sum(1 + z_log_var - z_mean**2 - np.exp(z_log_var), axis=1))
     assert logs["kl_loss"] == pytest.approx(by_hand, rel=1e-5)
     assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + logs["kl_loss"], rel=1e-5)
-    assert 400 < logs["reconstruction_loss"] < 800  # about 784 * log 2 for an untrained decoder
+
+
+def test_vae_reconstruction_metric_is_the_bce_of_the_decoded_mean_against_the_input(images):
+    vae = tiny_vae(certain=True)
+    vae.compile(optimizer="rmsprop")
+    logs = vae.evaluate(images, verbose=0, batch_size=len(images), return_dict=True)
+    z_mean, _ = vae.encoder(images)
+    decoded = np.clip(keras.ops.convert_to_numpy(vae.decoder(z_mean)), 1e-7, 1 - 1e-7)
+    by_hand = -(images * np.log(decoded) + (1 - images) * np.log(1 - decoded)).sum(axis=1).mean()
+    assert logs["reconstruction_loss"] == pytest.approx(by_hand, rel=1e-4)
+    # With pixel means far from 1/2, a metric that compared the output with itself (its
+    # entropy) would be far lower: the check above can tell the two apart.
+    own_entropy = -(decoded * np.log(decoded) + (1 - decoded) * np.log(1 - decoded)).sum(axis=1).mean()
+    assert own_entropy < 0.9 * by_hand
 
 
 def test_vae_fit_reports_both_terms_for_training_and_validation(images):

@@ -5,7 +5,9 @@
 Each notebook runs top to bottom in a fresh kernel with ``AE_PROFILE`` set; its outputs
 replace the stored ones, the per-cell execution timestamps are dropped (they only make
 noise in diffs), and ``jupytext --sync`` then brings the paired text twin up to date.
-A failing cell stops that notebook and leaves its file untouched.
+A failing cell stops that notebook, whose stored outputs stay as they were (its text
+may have been brought in from the twin first); the other notebooks still run, and the
+command ends with an error that names the failed ones.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 
 def sync(path: Path) -> None:
@@ -57,10 +60,18 @@ def main() -> None:
     for path in args.notebooks:
         if path.suffix != ".ipynb" or not path.is_file():
             parser.error(f"{path} is not an existing .ipynb file")
+    failed = []
     for path in args.notebooks:
         print(f"executing {path} ({args.profile} profile) ...", flush=True)
-        seconds = execute(path, args.profile, args.timeout)
+        try:
+            seconds = execute(path, args.profile, args.timeout)
+        except CellExecutionError as error:
+            failed.append(str(path))
+            print(f"  FAILED, stored outputs kept:\n{error}", flush=True)
+            continue
         print(f"  done in {seconds:.0f} s", flush=True)
+    if failed:
+        sys.exit(f"{len(failed)} notebook(s) failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ MATH_CHAPTERS = [c for c in CHAPTERS if Path(c).name[:2].isdigit() and not Path(
 @pytest.fixture(scope="module")
 def site():
     if not (SITE / "index.html").is_file():
-        pytest.fail("no built site in _build/html: run `make build` first")
+        pytest.fail("no built site in _build/html: run `make build-offline` first (the browser test needs its local MathJax)")
     with serve(SITE) as base, browser() as driver:
         yield base, driver
 
