@@ -110,11 +110,37 @@ class EpochLog(keras.callbacks.Callback):
             self.model.save_weights(self.final_weights)
 
 
-def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
-    """Describe what a backup can only be resumed into: layer kinds, weight shapes, optimizer.
+def _without_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k != "name"}
+    if isinstance(value, (list, tuple)):
+        return [_without_names(v) for v in value]
+    return value
 
-    Layer and optimizer *names* are left out: Keras numbers them by creation order, so
-    they change when a cell is run twice in one kernel.
+
+def _layer_settings(model: keras.Model) -> list[Any]:
+    """Each layer's configuration without names (wrapped layers, e.g. TimeDistributed's,
+    included), nested models opened up."""
+    settings: list[Any] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            settings.append([type(layer).__name__, _layer_settings(layer)])
+        else:
+            settings.append([type(layer).__name__, _without_names(layer.get_config())])
+    return settings
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
+    """Describe what a backup can only be resumed into.
+
+    Layer kinds and weight shapes, every layer's settings (activations, strides,
+    regularisers, ...), the loss and the optimizer, and the steps per epoch. Layer and
+    optimizer *names* are left out: Keras numbers them by creation order, so they change
+    when a cell is run twice in one kernel.
     """
     optimizer = model.optimizer
     optimizer_config = {}
@@ -124,7 +150,14 @@ def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
     layers = [
         [type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in model.layers
     ]
-    return {"layers": layers, "optimizer": json.loads(json.dumps(optimizer_config, default=str)), "steps_per_epoch": steps}
+    loss = getattr(model, "loss", None)
+    return {
+        "layers": layers,
+        "optimizer": _as_json(optimizer_config),
+        "steps_per_epoch": steps,
+        "layer_settings": _as_json(_layer_settings(model)),
+        "loss": getattr(loss, "__name__", None) or (None if loss is None else str(loss)),
+    }
 
 
 class RunGuard(keras.callbacks.Callback):
@@ -145,8 +178,9 @@ class RunGuard(keras.callbacks.Callback):
         has_backup = (self.folder / "backup").is_dir() and any((self.folder / "backup").iterdir())
         if has_backup and stored_file.is_file():
             stored = json.loads(stored_file.read_text())
-            if stored != current:
-                differs = [key for key in current if stored.get(key) != current[key]]
+            # A run.json written before a field existed is compared on the fields it has.
+            differs = [key for key in current if key in stored and stored[key] != current[key]]
+            if differs:
                 raise RuntimeError(
                     f"{self.folder} holds a run of a different model or recipe "
                     f"(its {', '.join(differs)} differ from this one), so it cannot be resumed. "

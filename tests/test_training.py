@@ -95,6 +95,41 @@ def test_a_changed_model_is_not_resumed_from_another_models_backup(tmp_path):
     assert "holds a run of a different model or recipe" in result.stderr and "layers" in result.stderr
 
 
+def test_a_changed_activation_is_not_resumed_either(tmp_path):
+    runs = tmp_path / "runs"
+    train(tmp_path, runs, kill_after=2)
+    script = (tmp_path / "train.py").read_text().replace('activation="relu"', 'activation="tanh"')
+    (tmp_path / "train.py").write_text(script)  # same weight shapes, another model
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full"}
+    result = subprocess.run([sys.executable, str(tmp_path / "train.py")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "holds a run of a different model or recipe (its layer_settings differ" in result.stderr
+
+
+def test_fingerprint_ignores_names_and_accepts_a_run_json_from_before_a_field(tmp_path):
+    from aehelpers.training import RunGuard, fingerprint
+
+    def model():
+        inputs = keras.Input((6, 3))
+        outputs = keras.layers.TimeDistributed(keras.layers.Dense(2))(inputs)
+        built = keras.Model(inputs, outputs)
+        built.compile(optimizer="adam", loss="mse")
+        return built
+
+    first, second = model(), model()  # the second's layers are numbered differently
+    assert fingerprint(first, 10) == fingerprint(second, 10)
+    folder = tmp_path / "run"
+    (folder / "backup").mkdir(parents=True)
+    (folder / "backup" / "latest.weights.h5").write_bytes(b"")
+    older = {k: v for k, v in fingerprint(first, 10).items() if k not in ("layer_settings", "loss")}
+    (folder / "run.json").write_text(json.dumps(older))
+    guard = RunGuard(folder)
+    guard.set_model(second)
+    guard.set_params({"steps": 10})
+    guard.on_train_begin()  # accepted: the fields it has agree
+    assert "layer_settings" in json.loads((folder / "run.json").read_text())
+
+
 def test_run_dir_separates_profiles_and_refuses_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
     monkeypatch.setenv("AE_PROFILE", "quick")
