@@ -86,6 +86,12 @@ class EpochLog(keras.callbacks.Callback):
         self.entries = json.loads(self.path.read_text()) if self.path.is_file() else []
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        if len(self.entries) < epoch:
+            raise RuntimeError(
+                f"{self.path} holds {len(self.entries)} epochs, but training resumes after epoch "
+                f"{epoch}: the log and the backup beside it disagree (was the log edited or "
+                "replaced?). Delete the run folder to train from scratch."
+            )
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
@@ -252,13 +258,7 @@ def resumable(
     """
     folder = run_dir(chapter)
     log = EpochLog(folder / "history.json", final_weights=folder / "final.weights.h5")
-    callbacks: list[keras.callbacks.Callback] = [
-        RunGuard(folder),
-        # Keep the backup after the last epoch: running the cell again restores the
-        # finished model instead of training it a second time.
-        keras.callbacks.BackupAndRestore(backup_dir=str(folder / "backup"), delete_checkpoint=False),
-        log,
-    ]
+    callbacks: list[keras.callbacks.Callback] = [RunGuard(folder), log]
     if progress:
         callbacks.append(CompactProgress())
     if best_weights:
@@ -278,6 +278,16 @@ def resumable(
                 initial_value_threshold=threshold,
             )
         )
+    # The backup goes last: an epoch counts as done only once its log entry and best
+    # weights are written, so a kill in between makes the epoch run again rather than
+    # leave the log or the best weights behind the backup. It is kept after the last
+    # epoch (running the cell again restores the finished model instead of training it
+    # twice), with the previous epoch's copy in case a kill corrupts the newest file.
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(
+            backup_dir=str(folder / "backup"), delete_checkpoint=False, double_checkpoint=True
+        )
+    )
     return callbacks
 
 

@@ -151,6 +151,15 @@ def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
     assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
 
 
+def test_epoch_log_refuses_to_resume_past_the_epochs_it_holds(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 2))
+    log = EpochLog(path)
+    log.on_train_begin()
+    with pytest.raises(RuntimeError, match="holds 2 epochs, but training resumes after epoch 4"):
+        log.on_epoch_begin(4)
+
+
 def test_compact_progress_prints_about_ten_lines(capsys):
     progress = CompactProgress()
     progress.set_params({"epochs": 100})
@@ -189,7 +198,7 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
 def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
-    assert kinds == ["RunGuard", "BackupAndRestore", "EpochLog", "CompactProgress", "ModelCheckpoint"]
+    assert kinds == ["RunGuard", "EpochLog", "CompactProgress", "ModelCheckpoint", "BackupAndRestore"]
 
 
 def test_device_description_names_a_device():
