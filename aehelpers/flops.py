@@ -19,11 +19,22 @@ TRAINING_PASSES = 3  # forward + two backward products per layer
 
 
 def _dims(shape: tuple) -> list[int]:
+    if any(d is None for d in shape[1:]):
+        raise ValueError(f"count_flops needs fixed input sizes, got a layer input of shape {shape}.")
     return [int(d) for d in shape[1:]]
 
 
+# Layers whose weights cost only element-wise arithmetic, which the count leaves out.
+ELEMENTWISE_WITH_WEIGHTS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+
+
 def layer_flops(layer: keras.layers.Layer) -> int:
-    """Forward-pass FLOPs per example of one layer (0 for layers not counted)."""
+    """Forward-pass FLOPs per example of one layer (0 for element-wise and weightless ones).
+
+    Raises:
+        ValueError: for a layer with weights that has no rule here, or an input of
+            unknown size.
+    """
     if isinstance(layer, keras.Model):
         return count_flops(layer)
     if isinstance(layer, keras.layers.TimeDistributed):
@@ -47,6 +58,11 @@ def layer_flops(layer: keras.layers.Layer) -> int:
         steps, features = _dims(layer.input.shape)
         units = layer.units
         return steps * 2 * 4 * units * (features + units)
+    if layer.weights and not isinstance(layer, ELEMENTWISE_WITH_WEIGHTS):
+        raise ValueError(
+            f"count_flops does not know {type(layer).__name__} layers ({layer.name}); "
+            "add a rule for them to aehelpers.flops.layer_flops."
+        )
     return 0
 
 

@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,8 @@ class EpochLog(keras.callbacks.Callback):
             history = keras.callbacks.History()
             history.set_model(self.model)
             self.model.history = history
-        names = [key for key in self.entries[-1] if key != "seconds"] if self.entries else []
+        # Every metric any epoch logged (validation may run only every few epochs).
+        names = list(dict.fromkeys(key for entry in self.entries for key in entry if key != "seconds"))
         history.history = {name: [entry.get(name, math.nan) for entry in self.entries] for name in names}
         history.epoch = list(range(len(self.entries)))
         if self.final_weights is not None:
@@ -380,6 +382,17 @@ def load_results(chapter: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _flops_or_none(model: keras.Model | None) -> int | None:
+    """The model's forward FLOPs per example; None (with a warning) where they cannot be counted."""
+    if model is None:
+        return None
+    try:
+        return count_flops(model)
+    except ValueError as error:  # the record of a finished run matters more than this field
+        warnings.warn(f"forward_flops left out of the record: {error}", stacklevel=3)
+        return None
+
+
 def save_results(
     chapter: str,
     history: Any,
@@ -411,7 +424,9 @@ def save_results(
     seconds = [e["seconds"] for e in json.loads(log_file.read_text())] if log_file.is_file() else []
     if len(seconds) != len(values["loss"]):
         seconds = []  # the log belongs to another run; do not invent timings
-    val = values.get("val_loss", [])
+    # Epochs without a validation pass (validation_freq > 1) hold NaN: skip them.
+    validated = [(epoch, v) for epoch, v in enumerate(values.get("val_loss", []), start=1) if not math.isnan(v)]
+    val = [v for _, v in validated]
     record: dict[str, Any] = {
         "chapter": chapter,
         "profile": current_profile(),
@@ -419,14 +434,14 @@ def save_results(
         "final_loss": values["loss"][-1],
         "final_val_loss": val[-1] if val else None,
         "best_val_loss": min(val) if val else None,
-        "best_epoch": int(min(range(len(val)), key=val.__getitem__)) + 1 if val else None,
+        "best_epoch": min(validated, key=lambda pair: pair[1])[0] if validated else None,
         "seconds": sum(seconds) if seconds else None,
         "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
         "backend": keras.backend.backend(),
         "device": device_description(),
         "keras_version": keras.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "forward_flops": count_flops(model) if model is not None else None,
+        "forward_flops": _flops_or_none(model),
         "cpu_peak_gflops": cpu_peak_gflops(),
         **dict(extra or {}),
         "history": {key: list(map(float, series)) for key, series in values.items()},

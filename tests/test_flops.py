@@ -35,6 +35,31 @@ def test_unknown_time_distributed_layer_is_refused():
         count_flops(model)
 
 
+def test_unknown_layers_with_weights_and_open_sizes_are_refused_not_counted_as_zero():
+    x = keras.Input((28, 3))
+    with pytest.raises(ValueError, match="does not know GRU layers"):
+        count_flops(keras.Model(x, layers.GRU(4)(x)))
+    images = keras.Input((28, 28, 1))
+    normalised = keras.Model(images, layers.BatchNormalization()(layers.Conv2D(2, 3)(images)))
+    assert count_flops(normalised) == 2 * 26 * 26 * 9 * 2  # normalisation is element-wise
+    rows = keras.Input((None, 28))
+    with pytest.raises(ValueError, match="fixed input sizes"):
+        count_flops(keras.Model(rows, layers.Dense(4)(rows)))
+
+
+def test_save_results_keeps_the_record_when_flops_cannot_be_counted(tmp_path, monkeypatch):
+    from aehelpers.training import save_results
+
+    monkeypatch.setenv("AE_PROFILE", "full")
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+    x = keras.Input((28, 3))
+    model = keras.Model(x, layers.GRU(4)(x))
+    with pytest.warns(UserWarning, match="forward_flops left out"):
+        record = save_results("toy", {"loss": [1.0, 0.5]}, model=model)
+    assert record["forward_flops"] is None and record["final_loss"] == 0.5
+
+
 def test_cpu_peak_is_positive_where_cpuinfo_exists():
     from pathlib import Path
 

@@ -151,6 +151,22 @@ def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
     assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
 
 
+def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_PROFILE", "full")
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+    x = np.random.default_rng(0).random((32, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, x, epochs=5, validation_data=(x, x), validation_freq=2, verbose=0,
+                        callbacks=resumable("toy", progress=False))
+    val = history.history["val_loss"]  # validated after epochs 2 and 4 only
+    assert len(val) == 5 and np.isnan(val[0]) and not np.isnan(val[1]) and np.isnan(val[4])
+    record = save_results("toy", history)
+    assert record["best_epoch"] in (2, 4) and record["best_val_loss"] == min(val[1], val[3])
+    assert record["final_val_loss"] == val[3]
+
+
 def test_epoch_log_refuses_to_resume_past_the_epochs_it_holds(tmp_path):
     path = tmp_path / "history.json"
     path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 2))
