@@ -440,7 +440,7 @@ def plot_architecture(model: Any, dpi: int = 64) -> Any:
     where Keras would only print a message in a notebook.
 
     Raises:
-        RuntimeError: if ``pydot`` or Graphviz's ``dot`` program is not installed.
+        RuntimeError: if IPython, ``pydot`` or Graphviz's ``dot`` program is not installed.
     """
     import importlib.util
     import shutil
@@ -448,8 +448,14 @@ def plot_architecture(model: Any, dpi: int = 64) -> Any:
     from pathlib import Path
 
     import keras
-    from IPython.display import Image
 
+    try:
+        from IPython.display import Image
+    except ImportError as error:
+        raise RuntimeError(
+            "plot_architecture returns an image for notebooks and needs IPython: pip install ipython "
+            "(Jupyter and Colab have it)."
+        ) from error
     if importlib.util.find_spec("pydot") is None or shutil.which("dot") is None:
         raise RuntimeError(
             "Drawing a model needs the pydot package and Graphviz's dot program: "
