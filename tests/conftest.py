@@ -18,3 +18,12 @@ def fashion():
 def images():
     """A small deterministic batch of 12 flat images with pixels in [0, 1]."""
     return np.random.default_rng(0).random((12, 784)).astype("float32")
+
+
+@pytest.fixture
+def full_run_in_tmp(tmp_path, monkeypatch):
+    """A full-profile run whose run folders and results records live under tmp_path."""
+    monkeypatch.setenv("AE_PROFILE", "full")
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path

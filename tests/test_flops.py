@@ -47,12 +47,9 @@ def test_unknown_layers_with_weights_and_open_sizes_are_refused_not_counted_as_z
         count_flops(keras.Model(rows, layers.Dense(4)(rows)))
 
 
-def test_save_results_keeps_the_record_when_flops_cannot_be_counted(tmp_path, monkeypatch):
+def test_save_results_keeps_the_record_when_flops_cannot_be_counted(full_run_in_tmp):
     from aehelpers.training import save_results
 
-    monkeypatch.setenv("AE_PROFILE", "full")
-    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
     x = keras.Input((28, 3))
     model = keras.Model(x, layers.GRU(4)(x))
     with pytest.warns(UserWarning, match="forward_flops left out"):

@@ -151,10 +151,7 @@ def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
     assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
 
 
-def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(tmp_path, monkeypatch):
-    monkeypatch.setenv("AE_PROFILE", "full")
-    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(full_run_in_tmp):
     x = np.random.default_rng(0).random((32, 4)).astype("float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
     model.compile(optimizer="sgd", loss="mse")
