@@ -20,8 +20,9 @@ MATHJAX_VERSION := 3.2.2
 
 .PHONY: book test unit notebooks twins build build-offline mathjax site browser apt backend-check test-jax test-torch full sync data clean
 
+# Debian and Ubuntu ship `venv` without ensurepip; python3-venv adds it.
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(MAKE) --no-print-directory apt PACKAGES=python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $(STAMP)
