@@ -246,6 +246,24 @@ class CompactProgress(keras.callbacks.Callback):
         self._first_epoch = None
 
 
+class BestWeights(keras.callbacks.ModelCheckpoint):
+    """Keep the weights of the epoch with the lowest ``monitor`` value.
+
+    Keras' own checkpoint only warns when the metric is missing from the logs (``fit``
+    without validation data, or a misspelt name), and the run then ends without the
+    file the chapter loads; this one stops after the first epoch and says why.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        if self.monitor not in (logs or {}):
+            raise ValueError(
+                f"best_weights=True keeps the epoch with the lowest {self.monitor!r}, but this "
+                f"fit does not log it (it logs {sorted(logs or {})}). Pass validation_data to "
+                "fit, or give resumable() a monitor that the fit logs."
+            )
+        super().on_epoch_end(epoch, logs)
+
+
 def resumable(
     chapter: str, best_weights: bool = False, monitor: str = "val_loss", progress: bool = True
 ) -> list[keras.callbacks.Callback]:
@@ -271,7 +289,7 @@ def resumable(
             seen = [e[monitor] for e in json.loads(history_file.read_text()) if monitor in e]
             threshold = min(seen) if seen else None
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(
+            BestWeights(
                 str(folder / "best.weights.h5"),
                 monitor=monitor,
                 mode="min",

@@ -211,7 +211,17 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
 def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
-    assert kinds == ["RunGuard", "EpochLog", "CompactProgress", "ModelCheckpoint", "BackupAndRestore"]
+    assert kinds == ["RunGuard", "EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
+
+
+def test_best_weights_without_the_monitored_metric_stops_with_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("AE_PROFILE", "full")
+    x = np.zeros((8, 4), "float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="does not log it.*validation_data"):
+        model.fit(x, x, epochs=2, verbose=0, callbacks=resumable("toy", best_weights=True))
 
 
 def test_device_description_names_a_device():
