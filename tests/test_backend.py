@@ -20,6 +20,20 @@ def test_silenced_block_hides_native_stderr_and_restores_it():
     assert result.stderr == "shown\n"
 
 
+def test_a_failing_silenced_block_shows_what_it_hid_before_the_error():
+    code = (
+        "import os\n"
+        "from aehelpers.backend import silenced_stderr_fd\n"
+        "with silenced_stderr_fd():\n"
+        "    os.write(2, b'libfoo.so: cannot open shared object file\\n')\n"
+        "    raise ImportError('no foo')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.startswith("libfoo.so: cannot open shared object file\n")
+    assert "ImportError: no foo" in result.stderr
+
+
 def test_importing_aehelpers_prints_no_backend_banners():
     result = run("import aehelpers, keras; keras.ops.ones((2,)) + 1")
     assert result.stderr == "", result.stderr
