@@ -12,6 +12,8 @@ keep everything of the run in ``runs/<profile>/<chapter>/`` (ignored by git):
   never silently resumed from the backup of another;
 * ``history.json``: the metrics and seconds of every completed epoch, so that the
   ``History`` that ``fit`` returns covers the whole run even when it was resumed;
+* ``trained_on.json``: which device, backend and Keras trained which epochs, and when
+  (a run resumed on another machine has one entry per machine);
 * ``best.weights.h5`` (with ``best_weights=True``): the weights of the epoch with the
   lowest validation loss;
 * ``final.weights.h5``: the weights at the end of training.
@@ -74,6 +76,11 @@ class EpochLog(keras.callbacks.Callback):
     resumed run keeps the epochs completed before the interruption. At the end of
     training the model's ``History`` (what ``fit`` returns) is rebuilt from all entries,
     and the final weights are saved beside the log.
+
+    Beside the log, ``trained_on.json`` lists the stretches of epochs each training
+    session ran (first and last epoch, device, backend, Keras version, date), so that a
+    record made later, from a restored run or on another machine, still says where the
+    epoch times were measured.
     """
 
     def __init__(self, path: str | os.PathLike, final_weights: str | os.PathLike | None = None) -> None:
@@ -81,10 +88,18 @@ class EpochLog(keras.callbacks.Callback):
         self.path = Path(path)
         self.final_weights = Path(final_weights) if final_weights else None
         self.entries: list[dict[str, float]] = []
+        self.sessions: list[dict[str, Any]] = []
+        self._session: dict[str, Any] | None = None
         self._started = 0.0
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.path.with_name("trained_on.json")
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         self.entries = json.loads(self.path.read_text()) if self.path.is_file() else []
+        self.sessions = json.loads(self.sessions_path.read_text()) if self.sessions_path.is_file() else []
+        self._session = None
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         if len(self.entries) < epoch:
@@ -99,9 +114,22 @@ class EpochLog(keras.callbacks.Callback):
         entry = {key: float(value) for key, value in (logs or {}).items()}
         entry["seconds"] = time.perf_counter() - self._started
         self.entries = self.entries[:epoch] + [entry]
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.entries, indent=1))
-        temporary.replace(self.path)  # atomic: a kill never leaves half a file
+        _write_json_atomically(self.path, self.entries)
+        if self._session is None:
+            # Stretches of an older run past this epoch are being replaced.
+            self.sessions = [dict(s, last_epoch=min(s["last_epoch"], epoch)) for s in self.sessions
+                             if s["first_epoch"] <= epoch]
+            self._session = {
+                "first_epoch": epoch + 1,
+                "last_epoch": epoch + 1,
+                "device": device_description(),
+                "backend": keras.backend.backend(),
+                "keras_version": keras.__version__,
+                "date": _utc_now(),
+            }
+            self.sessions.append(self._session)
+        self._session["last_epoch"] = epoch + 1
+        _write_json_atomically(self.sessions_path, self.sessions)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         history = getattr(self.model, "history", None)
@@ -116,6 +144,16 @@ class EpochLog(keras.callbacks.Callback):
         history.epoch = list(range(len(self.entries)))
         if self.final_weights is not None:
             self.model.save_weights(self.final_weights)
+
+
+def _write_json_atomically(path: Path, value: Any) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value, indent=1))
+    temporary.replace(path)  # a kill never leaves half a file
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _without_names(value: Any) -> Any:
@@ -433,7 +471,10 @@ def save_results(
 
     The record holds ``profile``, ``epochs``, ``final_loss``, ``final_val_loss``,
     ``best_val_loss``, ``best_epoch``, ``seconds``, ``seconds_per_epoch``, ``backend``,
-    ``device``, ``keras_version``, ``date`` and the full per-epoch ``history``.
+    ``device``, ``keras_version``, ``date`` (of this session, which made the record),
+    ``trained_on`` (the sessions that trained the epochs, from the run's
+    ``trained_on.json``, or None for a run logged before that file existed) and the full
+    per-epoch ``history``.
     """
     values = dict(getattr(history, "history", history))
     if not values.get("loss"):
@@ -442,6 +483,10 @@ def save_results(
     seconds = [e["seconds"] for e in json.loads(log_file.read_text())] if log_file.is_file() else []
     if len(seconds) != len(values["loss"]):
         seconds = []  # the log belongs to another run; do not invent timings
+    sessions_file = log_file.with_name("trained_on.json")
+    trained_on = json.loads(sessions_file.read_text()) if sessions_file.is_file() else None
+    if trained_on and trained_on[-1]["last_epoch"] != len(values["loss"]):
+        trained_on = None
     # Epochs without a validation pass (validation_freq > 1) hold NaN: skip them.
     validated = [(epoch, v) for epoch, v in enumerate(values.get("val_loss", []), start=1) if not math.isnan(v)]
     val = [v for _, v in validated]
@@ -458,7 +503,8 @@ def save_results(
         "backend": keras.backend.backend(),
         "device": device_description(),
         "keras_version": keras.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _utc_now(),
+        "trained_on": trained_on,
         "forward_flops": _flops_or_none(model),
         "cpu_peak_gflops": cpu_peak_gflops(),
         **dict(extra or {}),

@@ -71,6 +71,9 @@ def test_killed_training_resumes_without_losing_an_epoch(tmp_path):
     assert len(resumed_losses) == 6  # the returned History covers the whole run
     np.testing.assert_allclose(resumed_losses[:3], [e["loss"] for e in log], rtol=1e-6)
     np.testing.assert_allclose(resumed_losses, reference, rtol=1e-5)
+    sessions = json.loads((tmp_path / "interrupted/full/toy/trained_on.json").read_text())
+    assert [(s["first_epoch"], s["last_epoch"]) for s in sessions] == [(1, 3), (4, 6)]
+    assert all(s["device"] == device_description() and s["backend"] == keras.backend.backend() for s in sessions)
 
 
 def test_a_completed_run_is_restored_not_retrained(tmp_path):
@@ -151,6 +154,21 @@ def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
     assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
 
 
+def test_trained_on_keeps_the_sessions_before_a_resumed_epoch_and_drops_the_rest(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 5))
+    older = [{"first_epoch": 1, "last_epoch": 2, "device": "A"}, {"first_epoch": 3, "last_epoch": 5, "device": "B"}]
+    (tmp_path / "trained_on.json").write_text(json.dumps(older))
+    log = EpochLog(path)
+    log.on_train_begin()
+    for epoch in (3, 4):  # resumed after epoch 3 of the older run
+        log.on_epoch_begin(epoch)
+        log.on_epoch_end(epoch, {"loss": 1.0})
+    sessions = json.loads((tmp_path / "trained_on.json").read_text())
+    assert [(s["first_epoch"], s["last_epoch"], s["device"]) for s in sessions] == [
+        (1, 2, "A"), (3, 3, "B"), (4, 5, device_description())]
+
+
 def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(full_run_in_tmp):
     x = np.random.default_rng(0).random((32, 4)).astype("float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
@@ -162,6 +180,7 @@ def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(
     record = save_results("toy", history)
     assert record["best_epoch"] in (2, 4) and record["best_val_loss"] == min(val[1], val[3])
     assert record["final_val_loss"] == val[3]
+    assert [(s["first_epoch"], s["last_epoch"]) for s in record["trained_on"]] == [(1, 5)]
 
 
 def test_epoch_log_refuses_to_resume_past_the_epochs_it_holds(tmp_path):
