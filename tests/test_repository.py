@@ -23,12 +23,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 def test_first_cell_installs_aehelpers_from_the_configured_repository(path):
     first = jupytext.read(path).cells[0]
     assert first.cell_type == "code"
-    assert first.source == set_repository.install_cell_source(URL), "run tools/set_repository.py, then make sync"
+    assert first.source == set_repository.install_cell_source(URL, BRANCH), "run tools/set_repository.py, then make sync"
     assert "remove-cell" in first.metadata.get("tags", [])  # not part of the page's reading flow
 
 
 def test_install_cell_is_valid_ipython_that_only_pips_when_aehelpers_is_missing():
-    python = TransformerManager().transform_cell(set_repository.install_cell_source(URL))
+    python = TransformerManager().transform_cell(set_repository.install_cell_source(URL, BRANCH))
     compile(python, "install-cell", "exec")
     assert "get_ipython().run_line_magic('pip'" in python
     assert python.index('find_spec("aehelpers") is None') < python.index("pip")

@@ -1,6 +1,6 @@
 """Write the repository address of _config.yml into every place that needs it.
 
-    python tools/set_repository.py            # after changing repository.url in _config.yml
+    python tools/set_repository.py   # after changing repository.url or .branch in _config.yml
 
 It rewrites (or inserts) the install cell at the top of every chapter's text twin, so
 that the notebook runs in Colab or any fresh Python, and the table of Colab badges in
@@ -29,15 +29,16 @@ def repository() -> tuple[str, str]:
     return config["url"].rstrip("/"), config.get("branch", "main")
 
 
-def install_cell_source(url: str) -> str:
+def install_cell_source(url: str, branch: str) -> str:
     # find_spec looks without importing: importing aehelpers would start Keras, and a
-    # chapter may still want to choose its backend first.
+    # chapter may still want to choose its backend first. The branch is the one the Colab
+    # badges open, so the notebook and its helpers come from the same commit line.
     return (
         "# In Colab, Binder or a fresh Python: install the book's helper package if it is missing.\n"
         "import importlib.util\n"
         "\n"
         'if importlib.util.find_spec("aehelpers") is None:\n'
-        f'    %pip install --quiet "aehelpers @ git+{url}"'
+        f'    %pip install --quiet "aehelpers @ git+{url}@{branch}"'
     )
 
 
@@ -58,9 +59,9 @@ def title_of(text: Path) -> str:
     return text.stem
 
 
-def update_notebook(text: Path, url: str) -> None:
+def update_notebook(text: Path, url: str, branch: str) -> None:
     notebook = jupytext.read(text)
-    cell = nbformat.v4.new_code_cell(install_cell_source(url), metadata={"tags": INSTALL_TAGS})
+    cell = nbformat.v4.new_code_cell(install_cell_source(url, branch), metadata={"tags": INSTALL_TAGS})
     first = notebook.cells[0] if notebook.cells else None
     if first is not None and "colab-install" in first.metadata.get("tags", []):
         notebook.cells[0] = cell
@@ -94,6 +95,6 @@ def update_readme(url: str, branch: str) -> None:
 if __name__ == "__main__":
     url, branch = repository()
     for text in chapter_texts():
-        update_notebook(text, url)
+        update_notebook(text, url, branch)
     update_readme(url, branch)
     print(f"repository {url} (branch {branch}) written into {len(chapter_texts())} chapters and README.md")
