@@ -45,7 +45,7 @@ def test_readme_has_a_colab_badge_for_every_chapter():
 def test_aehelpers_builds_as_the_wheel_colab_installs(tmp_path):
     source = tmp_path / "source"  # setuptools writes build/ beside the sources: not in the repo
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "aehelpers", source / "aehelpers", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
