@@ -130,8 +130,12 @@ class VAE(keras.Model):
         targets = x if y is None else y
         reconstruction = ops.mean(reconstruction_loss(targets, y_pred))
         kl = ops.sum(ops.stack(self.losses))  # the KL added in call (plus any regulariser)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
+        # Weighted by batch size, as Keras weights its own loss tracker: otherwise a short
+        # last batch counts as much as a full one and the two terms no longer add up to
+        # the logged loss.
+        batch_size = ops.shape(targets)[0]
+        self.reconstruction_tracker.update_state(reconstruction, sample_weight=batch_size)
+        self.kl_tracker.update_state(kl, sample_weight=batch_size)
         return reconstruction + kl
 
     def get_config(self) -> dict:

@@ -55,6 +55,17 @@ def test_vae_metrics_are_the_real_terms(images):
     assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + logs["kl_loss"], rel=1e-5)
 
 
+def test_vae_terms_add_up_to_the_loss_when_the_last_batch_is_short(images):
+    vae = tiny_vae(certain=True)  # z = z_mean: the terms depend on the images, not the noise
+    vae.compile(optimizer="rmsprop")
+    batch_size = len(images) // 2 + 1  # two batches, the second almost half as large
+    logs = vae.evaluate(images, verbose=0, batch_size=batch_size, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + logs["kl_loss"], rel=1e-5)
+    whole = vae.evaluate(images, verbose=0, batch_size=len(images), return_dict=True)
+    for name in ("loss", "reconstruction_loss", "kl_loss"):  # the mean over all images
+        assert logs[name] == pytest.approx(whole[name], rel=1e-5)
+
+
 def test_vae_reconstruction_metric_is_the_bce_of_the_decoded_mean_against_the_input(images):
     vae = tiny_vae(certain=True)
     vae.compile(optimizer="rmsprop")
