@@ -233,9 +233,7 @@ def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     assert kinds == ["RunGuard", "EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
 
 
-def test_best_weights_without_the_monitored_metric_stops_with_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
-    monkeypatch.setenv("AE_PROFILE", "full")
+def test_best_weights_without_the_monitored_metric_stops_with_a_clear_error(full_run_in_tmp):
     x = np.zeros((8, 4), "float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
     model.compile(optimizer="sgd", loss="mse")
