@@ -73,6 +73,12 @@ def count_flops(model: keras.Model) -> int:
     return sum(layer_flops(layer) for layer in model.layers)
 
 
+def epoch_flops(forward_flops: int, training_examples: int, validation_examples: int = 0) -> int:
+    """Operations of one epoch: :data:`TRAINING_PASSES` forward passes for each training
+    example and one for each validation example."""
+    return (TRAINING_PASSES * training_examples + validation_examples) * forward_flops
+
+
 def cpu_peak_gflops() -> float | None:
     """Estimate this CPU's peak single-precision rate in GFLOP/s, or None if unknown.
 

@@ -2,7 +2,7 @@ import keras
 import pytest
 from keras import layers
 
-from aehelpers.flops import count_flops
+from aehelpers.flops import count_flops, epoch_flops
 
 
 def test_dense_flops_are_two_per_weight():
@@ -65,3 +65,8 @@ def test_cpu_peak_is_positive_where_cpuinfo_exists():
     peak = cpu_peak_gflops()
     if Path("/proc/cpuinfo").is_file():
         assert peak is not None and 1.0 < peak < 100_000.0
+
+
+def test_an_epoch_costs_three_passes_per_training_image_and_one_per_validation_image():
+    assert epoch_flops(100, training_examples=60_000, validation_examples=10_000) == 100 * (3 * 60_000 + 10_000)
+    assert epoch_flops(100, training_examples=10) == 3_000
