@@ -1,4 +1,4 @@
-"""Small helpers for the autoencoder book: data, profiles, plotting and VAE layers.
+"""Small helpers for the autoencoder book: data, profiles, the shipped models, plotting and VAE layers.
 
 The chapters import this package before Keras: importing it loads Keras with the
 backend's C++ start-up banners silenced (see :mod:`aehelpers.backend`), so that the
@@ -40,14 +40,14 @@ from aehelpers.plotting import (  # noqa: E402
     plot_reconstructions,
     plot_roc,
 )
-from aehelpers.profile import current_profile, describe_run, epochs  # noqa: E402
+from aehelpers.profile import current_profile, epochs  # noqa: E402
+from aehelpers.reference import ReferenceModelError, load_reference  # noqa: E402
 from aehelpers.training import (  # noqa: E402
     epoch_seconds,
     load_results,
     resumable,
     run_dir,
     save_results,
-    seconds_to_reach,
 )
 
 __all__ = [
@@ -57,12 +57,12 @@ __all__ = [
     "current_profile",
     "DataCorruptError",
     "DataNotFoundError",
-    "describe_run",
     "epoch_seconds",
     "epochs",
     "image_entropies",
     "knn_accuracy",
     "load_fashion_mnist",
+    "load_reference",
     "load_results",
     "nearest_neighbours",
     "plot_against_time",
@@ -78,11 +78,11 @@ __all__ = [
     "plot_noisy",
     "plot_reconstructions",
     "plot_roc",
+    "ReferenceModelError",
     "reconstruction_errors",
     "resumable",
     "roc_auc",
     "roc_curve",
     "run_dir",
     "save_results",
-    "seconds_to_reach",
 ]

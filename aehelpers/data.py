@@ -23,6 +23,8 @@ from typing import Literal
 
 import numpy as np
 
+from aehelpers.profile import QUICK_TEST_IMAGES, QUICK_TRAIN_IMAGES, current_profile
+
 DATA_DIR_VARIABLE = "FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -233,11 +235,18 @@ def to_layout(images: np.ndarray, layout: Layout) -> np.ndarray:
 def load_fashion_mnist(layout: Layout = "flat") -> tuple[Split, Split]:
     """Return ``(x_train, y_train), (x_test, y_test)`` with pixels as float32 in [0, 1].
 
+    In the quick profile (the tests') only the first
+    :data:`~aehelpers.profile.QUICK_TRAIN_IMAGES` training and
+    :data:`~aehelpers.profile.QUICK_TEST_IMAGES` test images are returned.
+
     Args:
         layout: ``"flat"`` (784-vectors), ``"image"`` (28x28x1) or ``"sequence"``
             (28 steps of 28 pixels); see :func:`to_layout`.
     """
     (x_train, y_train), (x_test, y_test) = load_raw()
+    if current_profile() == "quick":
+        x_train, y_train = x_train[:QUICK_TRAIN_IMAGES], y_train[:QUICK_TRAIN_IMAGES]
+        x_test, y_test = x_test[:QUICK_TEST_IMAGES], y_test[:QUICK_TEST_IMAGES]
     # Copies: the cached labels must not change when a reader edits what they were given.
     return (to_layout(x_train, layout), y_train.copy()), (to_layout(x_test, layout), y_test.copy())
 

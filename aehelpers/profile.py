@@ -1,13 +1,17 @@
-"""Training profiles: the article's full recipe, or a one-epoch run for tests.
+"""Profiles: load the book's trained models, retrain them, or run a quick test.
 
-A chapter asks for its epochs once, at the top::
+``AE_PROFILE`` picks one of three:
 
-    EPOCHS = aehelpers.epochs(100)
+* ``reference`` (the default): each chapter loads the model the book trained
+  (:func:`aehelpers.reference.load_reference`) and trains only a model that is not shipped;
+* ``full``: the chapters retrain every model with the article's recipe and ship the
+  result to ``models/`` (this is what ``make full`` runs);
+* ``quick``: the tests' profile. Every line runs, on a slice of the data
+  (:data:`QUICK_TRAIN_IMAGES` training and :data:`QUICK_TEST_IMAGES` test images) and for
+  one epoch, so its numbers and pictures mean nothing.
 
-and gets 100 under ``AE_PROFILE=full`` (the default) or 1 under ``AE_PROFILE=quick``
-(``AE_QUICK_EPOCHS`` raises that 1, for benchmarks that need a few epochs).
-The quick profile still uses the full data, so shapes, parameter counts and the code
-paths are the same as in the full run; only the amount of training differs.
+A chapter asks for its epochs once, at the top: ``EPOCHS = ae.epochs(100)`` gives 100,
+or 1 in the quick profile (``AE_QUICK_EPOCHS`` raises that 1, for benchmarks).
 """
 
 from __future__ import annotations
@@ -15,50 +19,38 @@ from __future__ import annotations
 import os
 
 PROFILE_VARIABLE = "AE_PROFILE"
-PROFILES = ("full", "quick")
+PROFILES = ("reference", "full", "quick")
 QUICK_EPOCHS_VARIABLE = "AE_QUICK_EPOCHS"  # for benchmarks that need a few epochs
+QUICK_TRAIN_IMAGES = 6_000
+QUICK_TEST_IMAGES = 1_000
 
 
 def current_profile() -> str:
     """Return the active profile name, read from the ``AE_PROFILE`` environment variable.
 
     Raises:
-        ValueError: if the variable holds something other than ``full`` or ``quick``.
+        ValueError: if the variable holds something other than a name of :data:`PROFILES`.
     """
-    name = os.environ.get(PROFILE_VARIABLE, "full").strip().lower() or "full"
+    name = os.environ.get(PROFILE_VARIABLE, "").strip().lower() or "reference"
     if name not in PROFILES:
         raise ValueError(
             f"{PROFILE_VARIABLE}={os.environ[PROFILE_VARIABLE]!r} is not a known profile; "
-            f"set it to one of {', '.join(PROFILES)} (or leave it unset for 'full')."
+            f"set it to one of {', '.join(PROFILES)} (or leave it unset for 'reference')."
         )
     return name
 
 
 def epochs(full_epochs: int) -> int:
-    """Return the number of epochs to train: ``full_epochs`` in the full profile, 1 in quick.
+    """Return the number of epochs to train: ``full_epochs``, or 1 in the quick profile.
 
     Args:
         full_epochs: the article's number of epochs for this model (a positive integer).
     """
     if isinstance(full_epochs, bool) or not isinstance(full_epochs, int) or full_epochs < 1:
         raise ValueError(f"full_epochs must be a positive integer, got {full_epochs!r}.")
-    if current_profile() == "full":
+    if current_profile() != "quick":
         return full_epochs
     quick = os.environ.get(QUICK_EPOCHS_VARIABLE, "1")
     if not quick.isdigit() or int(quick) < 1:
         raise ValueError(f"{QUICK_EPOCHS_VARIABLE}={quick!r} must be a positive integer (default 1).")
     return min(int(quick), full_epochs)
-
-
-def describe_run(epochs_to_train: int) -> str:
-    """One line for the top of a chapter saying which profile made the outputs below it.
-
-    In the quick profile it says plainly that the numbers and pictures are those of a
-    test run, so that no reader mistakes them for the article's recipe.
-    """
-    if current_profile() == "full":
-        return f"full profile: {epochs_to_train} epochs"
-    return (
-        f"QUICK profile: {epochs_to_train} epoch(s) only. This is a test run: the numbers and "
-        "pictures below are not those of the full recipe (run with AE_PROFILE=full for them)"
-    )

@@ -1,26 +1,22 @@
-"""Training that survives interruption, and the record each full run leaves behind.
+"""Training that survives interruption, and the record each chapter leaves behind.
 
-A chapter trains with ``model.fit(..., callbacks=ae.resumable(CHAPTER))``. The callbacks
-keep everything of the run in ``runs/<profile>/<chapter>/`` (ignored by git):
+A chapter that trains calls ``model.fit(..., callbacks=ae.resumable(name))``. The run
+keeps its files in ``runs/<full|quick>/<name>/`` (ignored by git):
 
 * ``backup/``: Keras' :class:`~keras.callbacks.BackupAndRestore` state after every epoch.
-  Run the same cell again after a crash or a kill and training resumes after the last
-  completed epoch instead of starting over. A run that completed is restored, not
-  retrained (delete its folder to train again), so re-running a chapter after editing
-  its prose costs seconds;
-* ``run.json``: a fingerprint of the model and optimizer, so that a changed model is
-  never silently resumed from the backup of another;
-* ``history.json``: the metrics and seconds of every completed epoch, so that the
-  ``History`` that ``fit`` returns covers the whole run even when it was resumed;
-* ``trained_on.json``: which device, backend and Keras trained which epochs, and when
-  (a run resumed on another machine has one entry per machine);
-* ``best.weights.h5`` (with ``best_weights=True``): the weights of the epoch with the
-  lowest validation loss;
-* ``final.weights.h5``: the weights at the end of training.
+  Run the cell again after a crash and training resumes after the last completed epoch;
+  a finished run is restored, not retrained (delete its folder to train again);
+* ``history.json``: every epoch's metrics and seconds, so the returned ``History``
+  covers the whole run even when it was resumed;
+* ``trained_on.json``: which device, backend and Keras trained which epochs, and when;
+* ``run.json``: the model and optimizer it belongs to: a changed model is never resumed
+  from another's backup;
+* ``best.weights.h5`` (with ``best_weights=True``): the epoch with the lowest validation loss.
 
-:func:`save_results` then writes the run's numbers to ``book/results/<chapter>.json`` (full
-profile) for the results page; a quick run writes into its run folder instead, so it can
-never overwrite the record of a full one.
+In the full profile the finished model is also shipped to ``models/``
+(:mod:`aehelpers.reference`). :func:`save_results` writes a chapter's numbers to
+``book/results/<chapter>.json`` when the page is made from the shipped models (the
+reference profile), and into the run folder otherwise.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ import math
 import os
 import platform
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,106 +49,24 @@ def project_root() -> Path:
     return here
 
 
-def run_dir(chapter: str) -> Path:
-    """Return (and create) the folder of one chapter's run in the current profile.
+def run_dir(name: str) -> Path:
+    """Return (and create) ``<AE_RUNS_DIR or <root>/runs>/<full|quick>/<name>``.
 
-    It is ``<AE_RUNS_DIR or <root>/runs>/<profile>/<chapter>``: a quick run never
-    resumes from, or overwrites, the files of a full one.
+    The reference profile trains a model that is not shipped with the full recipe, so it
+    shares the full profile's folders; a quick run never touches them.
     """
-    if not chapter or "/" in chapter or chapter.startswith("."):
-        raise ValueError(f"chapter must be a plain name such as '01-basic-autoencoder', got {chapter!r}.")
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"name must be a plain name such as '01-basic-autoencoder', got {name!r}.")
     base = Path(os.environ.get(RUNS_DIR_VARIABLE) or project_root() / "runs")
-    folder = base / current_profile() / chapter
+    folder = base / ("quick" if current_profile() == "quick" else "full") / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-class EpochLog(keras.callbacks.Callback):
-    """Persist every completed epoch's metrics and duration; restore the full history.
-
-    Entries are kept by epoch index in ``path``. Ending epoch ``e`` stores its entry and
-    drops any stale entries after it, so a fresh run replaces an old record while a
-    resumed run keeps the epochs completed before the interruption. At the end of
-    training the model's ``History`` (what ``fit`` returns) is rebuilt from all entries,
-    and the final weights are saved beside the log.
-
-    Beside the log, ``trained_on.json`` lists the stretches of epochs each training
-    session ran (first and last epoch, device, backend, Keras version, date), so that a
-    record made later, from a restored run or on another machine, still says where the
-    epoch times were measured.
-    """
-
-    def __init__(self, path: str | os.PathLike, final_weights: str | os.PathLike | None = None) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self.final_weights = Path(final_weights) if final_weights else None
-        self.entries: list[dict[str, float]] = []
-        self.sessions: list[dict[str, Any]] = []
-        self._session: dict[str, Any] | None = None
-        self._started = 0.0
-
-    @property
-    def sessions_path(self) -> Path:
-        return self.path.with_name("trained_on.json")
-
-    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
-        self.entries = json.loads(self.path.read_text()) if self.path.is_file() else []
-        self.sessions = json.loads(self.sessions_path.read_text()) if self.sessions_path.is_file() else []
-        self._session = None
-
-    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        if len(self.entries) < epoch:
-            raise RuntimeError(
-                f"{self.path} holds {len(self.entries)} epochs, but training resumes after epoch "
-                f"{epoch}: the log and the backup beside it disagree (was the log edited or "
-                "replaced?). Delete the run folder to train from scratch."
-            )
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        entry = {key: float(value) for key, value in (logs or {}).items()}
-        entry["seconds"] = time.perf_counter() - self._started
-        self.entries = self.entries[:epoch] + [entry]
-        _write_json_atomically(self.path, self.entries)
-        if self._session is None:
-            # Stretches of an older run past this epoch are being replaced.
-            self.sessions = [dict(s, last_epoch=min(s["last_epoch"], epoch)) for s in self.sessions
-                             if s["first_epoch"] <= epoch]
-            self._session = {
-                "first_epoch": epoch + 1,
-                "last_epoch": epoch + 1,
-                "device": device_description(),
-                "backend": keras.backend.backend(),
-                "keras_version": keras.__version__,
-                "date": _utc_now(),
-            }
-            self.sessions.append(self._session)
-        self._session["last_epoch"] = epoch + 1
-        _write_json_atomically(self.sessions_path, self.sessions)
-
-    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        history = getattr(self.model, "history", None)
-        if not isinstance(history, keras.callbacks.History):
-            # Resumed after the last epoch had completed: fit ran no epoch at all.
-            history = keras.callbacks.History()
-            history.set_model(self.model)
-            self.model.history = history
-        # Every metric any epoch logged (validation may run only every few epochs).
-        names = list(dict.fromkeys(key for entry in self.entries for key in entry if key != "seconds"))
-        history.history = {name: [entry.get(name, math.nan) for entry in self.entries] for name in names}
-        history.epoch = list(range(len(self.entries)))
-        if self.final_weights is not None:
-            self.model.save_weights(self.final_weights)
-
-
-def _write_json_atomically(path: Path, value: Any) -> None:
+def _write_json(path: Path, value: Any) -> None:
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1))
+    temporary.write_text(json.dumps(value, indent=1) + "\n")
     temporary.replace(path)  # a kill never leaves half a file
-
-
-def _utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _without_names(value: Any) -> Any:
@@ -164,133 +77,145 @@ def _without_names(value: Any) -> Any:
     return value
 
 
-def _layer_settings(model: keras.Model) -> list[Any]:
-    """Each layer's configuration without names (wrapped layers, e.g. TimeDistributed's,
-    included), nested models opened up."""
-    settings: list[Any] = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            settings.append([type(layer).__name__, _layer_settings(layer)])
-        else:
-            settings.append([type(layer).__name__, _without_names(layer.get_config())])
-    return settings
+def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
+    """What a backup can only be resumed into: layer kinds, weight shapes and settings
+    (names left out: Keras numbers them by creation order), the loss, the optimizer and
+    the steps per epoch."""
 
+    def settings(m: keras.Model) -> list[Any]:
+        return [[type(layer).__name__, settings(layer) if isinstance(layer, keras.Model)
+                 else _without_names(layer.get_config())] for layer in m.layers]
 
-def _as_json(value: Any) -> Any:
+    optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"} if model.optimizer else {}
+    if model.optimizer:
+        optimizer["class"] = type(model.optimizer).__name__
+    loss = getattr(model, "loss", None)
+    value = {
+        "layers": [[type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in model.layers],
+        "optimizer": optimizer,
+        "steps_per_epoch": steps,
+        "layer_settings": settings(model),
+        "loss": getattr(loss, "__name__", None) or (None if loss is None else str(loss)),
+    }
     return json.loads(json.dumps(value, default=str))
 
 
-def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
-    """Describe what a backup can only be resumed into.
+class EpochLog(keras.callbacks.Callback):
+    """Refuse a backup of another model; log every epoch; give ``fit`` the whole history.
 
-    Layer kinds and weight shapes, every layer's settings (activations, strides,
-    regularisers, ...), the loss and the optimizer, and the steps per epoch. Layer and
-    optimizer *names* are left out: Keras numbers them by creation order, so they change
-    when a cell is run twice in one kernel.
-    """
-    optimizer = model.optimizer
-    optimizer_config = {}
-    if optimizer is not None:
-        optimizer_config = {k: v for k, v in optimizer.get_config().items() if k != "name"}
-        optimizer_config["class"] = type(optimizer).__name__
-    layers = [
-        [type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in model.layers
-    ]
-    loss = getattr(model, "loss", None)
-    return {
-        "layers": layers,
-        "optimizer": _as_json(optimizer_config),
-        "steps_per_epoch": steps,
-        "layer_settings": _as_json(_layer_settings(model)),
-        "loss": getattr(loss, "__name__", None) or (None if loss is None else str(loss)),
-    }
-
-
-class RunGuard(keras.callbacks.Callback):
-    """Refuse to resume a backup made by a different model or optimizer.
-
-    Runs before :class:`~keras.callbacks.BackupAndRestore`: it compares the
-    :func:`fingerprint` of the model being trained with the one stored in ``run.json``
-    and, if a backup exists and they differ, stops with an error that says what to do.
+    Each completed epoch ``e`` replaces the entries from ``e`` on in ``history.json``, so a
+    fresh run replaces an old log while a resumed one keeps the epochs before the
+    interruption. ``trained_on.json`` gets one entry per training session.
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: Path) -> None:
         super().__init__()
-        self.folder = Path(folder)
+        self.folder = folder
+        self.entries: list[dict[str, float]] = []
+        self.sessions: list[dict[str, Any]] = []
+        self.trained = False
+        self._started = 0.0
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         current = fingerprint(self.model, self.params.get("steps"))
-        stored_file = self.folder / "run.json"
-        has_backup = (self.folder / "backup").is_dir() and any((self.folder / "backup").iterdir())
-        if has_backup and stored_file.is_file():
-            stored = json.loads(stored_file.read_text())
-            # A run.json written before a field existed is compared on the fields it has.
-            differs = [key for key in current if key in stored and stored[key] != current[key]]
+        stored = self.folder / "run.json"
+        backup = self.folder / "backup"
+        if backup.is_dir() and any(backup.iterdir()) and stored.is_file():
+            old = json.loads(stored.read_text())
+            differs = [key for key in current if key in old and old[key] != current[key]]
             if differs:
                 raise RuntimeError(
-                    f"{self.folder} holds a run of a different model or recipe "
-                    f"(its {', '.join(differs)} differ from this one), so it cannot be resumed. "
+                    f"{self.folder} holds a run of a different model or recipe (its "
+                    f"{', '.join(differs)} differ from this one), so it cannot be resumed. "
                     "Delete or rename that folder to train this model from scratch."
                 )
-        stored_file.write_text(json.dumps(current, indent=1))
+        _write_json(stored, current)
+        log, sessions = self.folder / "history.json", self.folder / "trained_on.json"
+        self.entries = json.loads(log.read_text()) if log.is_file() else []
+        self.sessions = json.loads(sessions.read_text()) if sessions.is_file() else []
+        self.trained = False
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        if len(self.entries) < epoch:
+            raise RuntimeError(
+                f"{self.folder / 'history.json'} holds {len(self.entries)} epochs, but training "
+                f"resumes after epoch {epoch}: the log and the backup disagree (was the log "
+                "edited?). Delete the run folder to train from scratch."
+            )
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        entry = {key: float(value) for key, value in (logs or {}).items()}
+        entry["seconds"] = time.perf_counter() - self._started
+        self.entries = self.entries[:epoch] + [entry]
+        _write_json(self.folder / "history.json", self.entries)
+        if not self.trained:  # the first epoch of this session: older stretches past it go
+            self.sessions = [dict(s, last_epoch=min(s["last_epoch"], epoch)) for s in self.sessions
+                             if s["first_epoch"] <= epoch]
+            self.sessions.append({"first_epoch": epoch + 1, "device": device_description(),
+                                  "backend": keras.backend.backend(), "keras_version": keras.__version__,
+                                  "cpu_peak_gflops": cpu_peak_gflops(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+            self.trained = True
+        self.sessions[-1]["last_epoch"] = epoch + 1
+        _write_json(self.folder / "trained_on.json", self.sessions)
+
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        if not isinstance(getattr(self.model, "history", None), keras.callbacks.History):
+            # Restored after the last epoch: fit ran none and made no History.
+            self.model.history = keras.callbacks.History()
+            self.model.history.set_model(self.model)
+        self.model.history.history = history_from_log(self.entries)
+        self.model.history.epoch = list(range(len(self.entries)))
+
+
+def history_from_log(entries: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Per-metric lists from an epoch log; a metric missing from an epoch is NaN there."""
+    names = dict.fromkeys(key for entry in entries for key in entry if key != "seconds")
+    return {name: [entry.get(name, math.nan) for entry in entries] for name in names}
 
 
 class CompactProgress(keras.callbacks.Callback):
-    """Print one short line for about every tenth epoch (and the first and last).
+    """Print about ten lines per run (use with ``verbose=0``), and say when it resumed.
 
-    Use it with ``fit(..., verbose=0)``: a 150-epoch run then prints a dozen lines
-    rather than hundreds, and says when it resumed from an earlier run. When a completed
-    run is restored from its backup, it prints the same lines from the stored history.
+    A run restored from a finished backup prints the same lines from its log.
     """
 
     def __init__(self, lines: int = 10) -> None:
         super().__init__()
         self.lines = lines
-        self._first_epoch: int | None = None
+        self._first: int | None = None
         self._started = 0.0
 
-    def _shown(self, epoch: int, total: int) -> bool:
-        every = max(1, total // self.lines)
-        return epoch == self._first_epoch or (epoch + 1) % every == 0 or epoch + 1 == total
-
-    @staticmethod
-    def _line(epoch: int, total: int, logs: Mapping[str, float], seconds: float | None) -> str:
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        timing = f"  ({seconds:.1f} s)" if seconds is not None else ""
-        return f"epoch {epoch + 1:>3}/{total}  {metrics}{timing}"
+    def _print(self, epoch: int, total: int, logs: Mapping[str, float], seconds: float | None = None) -> None:
+        if epoch == self._first or (epoch + 1) % max(1, total // self.lines) == 0 or epoch + 1 == total:
+            timing = f"  ({seconds:.1f} s)" if seconds is not None else ""
+            print(f"epoch {epoch + 1:>3}/{total}  " + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()) + timing)
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        if self._first_epoch is None:
-            self._first_epoch = epoch
+        if self._first is None:
+            self._first = epoch
             if epoch > 0:
                 print(f"resuming after epoch {epoch} from the backup of an interrupted run")
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        total = self.params.get("epochs", epoch + 1)
-        if self._shown(epoch, total):
-            print(self._line(epoch, total, logs or {}, time.perf_counter() - self._started))
+        self._print(epoch, self.params.get("epochs", epoch + 1), logs or {}, time.perf_counter() - self._started)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        if self._first_epoch is None:
-            values = getattr(getattr(self.model, "history", None), "history", {}) or {}
+        if self._first is None:
+            values = self.model.history.history
             total = len(values.get("loss", []))
             print(f"restored a completed run of {total} epochs from its backup "
-                  "(delete the chapter's run folder to train again); its log:")
-            self._first_epoch = 0
+                  "(delete its run folder to train again); its log:")
+            self._first = 0
             for epoch in range(total):
-                if self._shown(epoch, total):
-                    print(self._line(epoch, total, {k: v[epoch] for k, v in values.items()}, None))
-        self._first_epoch = None
+                self._print(epoch, total, {k: v[epoch] for k, v in values.items()})
+        self._first = None
 
 
 class BestWeights(keras.callbacks.ModelCheckpoint):
-    """Keep the weights of the epoch with the lowest ``monitor`` value.
-
-    Keras' own checkpoint only warns when the metric is missing from the logs (``fit``
-    without validation data, or a misspelt name), and the run then ends without the
-    file the chapter loads; this one stops after the first epoch and says why.
-    """
+    """Keep the weights of the epoch with the lowest ``monitor``; stop at once if it is not logged
+    (Keras' own checkpoint only warns, and the run ends without the file)."""
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         if self.monitor not in (logs or {}):
@@ -303,83 +228,58 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
 
 
 def resumable(
-    chapter: str, best_weights: bool = False, monitor: str = "val_loss", progress: bool = True
+    name: str, best_weights: bool = False, monitor: str = "val_loss", progress: bool = True
 ) -> list[keras.callbacks.Callback]:
-    """Return the callbacks that make ``model.fit`` resumable and recorded (see module doc).
+    """Return the callbacks that make ``model.fit`` resumable and logged (see module doc).
 
     Args:
-        chapter: the chapter's notebook stem, e.g. ``"04-convolutional-autoencoder"``.
-        best_weights: also keep the weights of the best ``monitor`` value seen so far in
-            ``best.weights.h5`` (Keras 3 needs the ``.weights.h5`` suffix).
+        name: the run's name, e.g. ``"04-convolutional-autoencoder"``; in the full profile
+            the model is shipped under it.
+        best_weights: also keep the weights of the best ``monitor`` value in
+            ``best.weights.h5``; those are the weights shipped.
         monitor: the metric that decides "best" (lower is better).
-        progress: add :class:`CompactProgress` (pair it with ``verbose=0``).
+        progress: print about ten lines per run (pair it with ``verbose=0``).
     """
-    folder = run_dir(chapter)
-    log = EpochLog(folder / "history.json", final_weights=folder / "final.weights.h5")
-    callbacks: list[keras.callbacks.Callback] = [RunGuard(folder), log]
-    if progress:
-        callbacks.append(CompactProgress())
+    from aehelpers.reference import ShipModel  # reference imports this module
+
+    folder = run_dir(name)
+    log = EpochLog(folder)
+    callbacks: list[keras.callbacks.Callback] = [log] + ([CompactProgress()] if progress else [])
     if best_weights:
-        threshold = None
-        history_file = folder / "history.json"
-        if (folder / "backup").is_dir() and history_file.is_file():
-            # Resuming: only an epoch better than the best already saved may replace it.
-            seen = [e[monitor] for e in json.loads(history_file.read_text()) if monitor in e]
-            threshold = min(seen) if seen else None
-        callbacks.append(
-            BestWeights(
-                str(folder / "best.weights.h5"),
-                monitor=monitor,
-                mode="min",
-                save_best_only=True,
-                save_weights_only=True,
-                initial_value_threshold=threshold,
-            )
-        )
+        seen = [e[monitor] for e in json.loads((folder / "history.json").read_text()) if monitor in e] \
+            if (folder / "backup").is_dir() and (folder / "history.json").is_file() else []
+        callbacks.append(BestWeights(str(folder / "best.weights.h5"), monitor=monitor, save_best_only=True,
+                                     save_weights_only=True, initial_value_threshold=min(seen) if seen else None))
+    if current_profile() == "full":
+        callbacks.append(ShipModel(name, log, best_weights, monitor))
     # The backup goes last: an epoch counts as done only once its log entry and best
-    # weights are written, so a kill in between makes the epoch run again rather than
-    # leave the log or the best weights behind the backup. It is kept after the last
-    # epoch (running the cell again restores the finished model instead of training it
-    # twice), with the previous epoch's copy in case a kill corrupts the newest file.
-    callbacks.append(
-        keras.callbacks.BackupAndRestore(
-            backup_dir=str(folder / "backup"), delete_checkpoint=False, double_checkpoint=True
-        )
-    )
+    # weights are written. It is kept after the last epoch (running the cell again
+    # restores the finished model), with the previous epoch's copy in case a kill
+    # corrupts the newest.
+    callbacks.append(keras.callbacks.BackupAndRestore(str(folder / "backup"), delete_checkpoint=False,
+                                                      double_checkpoint=True))
     return callbacks
 
 
-def epoch_seconds(chapter: str) -> list[float]:
-    """Wall-clock seconds of every completed epoch of a run, from its ``history.json``.
-
-    The clock of :class:`EpochLog` covers each epoch's training and validation pass; a
-    run resumed after a kill keeps the seconds of the epochs completed before it.
+def epoch_log(name: str) -> list[dict[str, float]]:
+    """The epoch log of a run: the shipped one in the reference profile, else the run folder's.
 
     Raises:
-        FileNotFoundError: if the run has no log yet (train it with :func:`resumable` first).
+        FileNotFoundError: if the run has no log (train it with :func:`resumable` first).
     """
-    log_file = run_dir(chapter) / "history.json"
+    from aehelpers.reference import shipped_log
+
+    if current_profile() == "reference" and (entries := shipped_log(name)) is not None:
+        return entries
+    log_file = run_dir(name) / "history.json"
     if not log_file.is_file():
-        raise FileNotFoundError(f"{log_file} does not exist: train with callbacks=ae.resumable({chapter!r}) first.")
-    return [float(entry["seconds"]) for entry in json.loads(log_file.read_text())]
+        raise FileNotFoundError(f"{log_file} does not exist: train with callbacks=ae.resumable({name!r}) first.")
+    return json.loads(log_file.read_text())
 
 
-def seconds_to_reach(seconds: list[float], losses: list[float], target: float) -> float | None:
-    """Training time until the first epoch whose loss is at or below ``target``, or None.
-
-    Args:
-        seconds: duration of each epoch.
-        losses: the loss after each epoch (for example the validation loss).
-        target: the loss to reach.
-    """
-    if len(seconds) != len(losses):
-        raise ValueError(f"got {len(seconds)} epoch times but {len(losses)} losses.")
-    elapsed = 0.0
-    for duration, loss in zip(seconds, losses):
-        elapsed += duration
-        if loss <= target:
-            return elapsed
-    return None
+def epoch_seconds(name: str) -> list[float]:
+    """Wall-clock seconds of every epoch of a run (training and validation pass together)."""
+    return [float(entry["seconds"]) for entry in epoch_log(name)]
 
 
 def device_description() -> str:
@@ -407,46 +307,22 @@ def device_description() -> str:
         pass
     model = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
         pass
     return f"CPU: {model}, {os.cpu_count()} cores"
 
 
 def results_dir() -> Path:
-    """The folder of the full-run records: ``AE_RESULTS_DIR`` or ``<root>/book/results``."""
+    """The folder of the book's records: ``AE_RESULTS_DIR`` or ``<root>/book/results``."""
     return Path(os.environ.get(RESULTS_DIR_VARIABLE) or project_root() / "book" / "results")
 
 
-def results_path(chapter: str) -> Path:
-    """Where :func:`save_results` writes: ``book/results/`` for full runs, the run folder else."""
-    if current_profile() != "full":
-        return run_dir(chapter) / "results.json"
-    results_dir().mkdir(parents=True, exist_ok=True)
-    return results_dir() / f"{chapter}.json"
-
-
 def load_results(chapter: str) -> dict[str, Any] | None:
-    """Return the full-profile record of a chapter from ``book/results``, or None if absent.
-
-    Chapters use it to compare themselves with earlier ones without retraining them.
-    """
+    """Return the book's record of a chapter, or None if there is none."""
     path = results_dir() / f"{chapter}.json"
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _flops_or_none(model: keras.Model | None) -> int | None:
-    """The model's forward FLOPs per example; None (with a warning) where they cannot be counted."""
-    if model is None:
-        return None
-    try:
-        return count_flops(model)
-    except ValueError as error:  # the record of a finished run matters more than this field
-        warnings.warn(f"forward_flops left out of the record: {error}", stacklevel=3)
-        return None
 
 
 def save_results(
@@ -456,60 +332,75 @@ def save_results(
     extra: Mapping[str, Any] | None = None,
     run: str | None = None,
 ) -> dict[str, Any]:
-    """Write the record of a finished training run and return it.
+    """Write the record of a chapter's main run, print one line about it, and return it.
 
     Args:
         chapter: the chapter's notebook stem.
-        history: what ``model.fit`` returned (with :func:`resumable` callbacks, the
-            whole run, resumed parts included).
-        model: the trained model; its forward-pass FLOPs per example are recorded
-            (:func:`aehelpers.flops.count_flops`).
-        extra: further numbers to keep, e.g. test-set ELBO terms or a PSNR.
-        run: the name that ``history``'s run was given in :func:`resumable`, where it
-            is not ``chapter`` (a chapter that trains several models); the epoch times
-            are read from that run's log.
+        history: what ``fit`` or :func:`~aehelpers.reference.load_reference` returned.
+        model: the model; its forward-pass FLOPs per example are recorded.
+        extra: further numbers to keep, e.g. test-set ELBO terms.
+        run: the run's name where it is not ``chapter``.
 
-    The record holds ``profile``, ``epochs``, ``final_loss``, ``final_val_loss``,
-    ``best_val_loss``, ``best_epoch``, ``seconds``, ``seconds_per_epoch``, ``backend``,
-    ``device``, ``keras_version``, ``date`` (of this session, which made the record),
-    ``trained_on`` (the sessions that trained the epochs, from the run's
-    ``trained_on.json``, or None for a run logged before that file existed) and the full
-    per-epoch ``history``.
+    The record goes to ``book/results/`` in the reference profile (the book's pages are
+    made from the shipped models) and to the run folder otherwise. It holds ``profile``,
+    ``epochs``, ``final_loss``, ``final_val_loss``, ``best_val_loss``, ``best_epoch``,
+    ``seconds``, ``seconds_per_epoch``, ``trained_on`` (the sessions that trained it),
+    ``backend``, ``keras_version``, ``forward_flops``, ``cpu_peak_gflops``, ``extra``'s
+    numbers and the per-epoch ``history``.
     """
+    from aehelpers.reference import shipped_trained_on
+
     values = dict(getattr(history, "history", history))
     if not values.get("loss"):
         raise ValueError("history has no 'loss' values: pass what model.fit returned.")
-    log_file = run_dir(run or chapter) / "history.json"
-    seconds = [e["seconds"] for e in json.loads(log_file.read_text())] if log_file.is_file() else []
+    name = run or chapter
+    profile = current_profile()
+    try:
+        seconds = [e["seconds"] for e in epoch_log(name)]
+    except FileNotFoundError:
+        seconds = []
     if len(seconds) != len(values["loss"]):
         seconds = []  # the log belongs to another run; do not invent timings
-    sessions_file = log_file.with_name("trained_on.json")
-    trained_on = json.loads(sessions_file.read_text()) if sessions_file.is_file() else None
-    if trained_on and trained_on[-1]["last_epoch"] != len(values["loss"]):
-        trained_on = None
+    trained_on = shipped_trained_on(name) if profile == "reference" else None
+    if trained_on is None and (sessions := run_dir(name) / "trained_on.json").is_file():
+        trained_on = json.loads(sessions.read_text())
     # Epochs without a validation pass (validation_freq > 1) hold NaN: skip them.
-    validated = [(epoch, v) for epoch, v in enumerate(values.get("val_loss", []), start=1) if not math.isnan(v)]
-    val = [v for _, v in validated]
+    validated = [(e, v) for e, v in enumerate(values.get("val_loss", []), start=1) if not math.isnan(v)]
+    try:
+        flops = count_flops(model) if model is not None else None
+    except ValueError:  # a layer without a counting rule: the record matters more
+        flops = None
     record: dict[str, Any] = {
         "chapter": chapter,
-        "profile": current_profile(),
+        "profile": profile,
         "epochs": len(values["loss"]),
         "final_loss": values["loss"][-1],
-        "final_val_loss": val[-1] if val else None,
-        "best_val_loss": min(val) if val else None,
+        "final_val_loss": validated[-1][1] if validated else None,
+        "best_val_loss": min(v for _, v in validated) if validated else None,
         "best_epoch": min(validated, key=lambda pair: pair[1])[0] if validated else None,
         "seconds": sum(seconds) if seconds else None,
         "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
-        "backend": keras.backend.backend(),
-        "device": device_description(),
-        "keras_version": keras.__version__,
-        "date": _utc_now(),
         "trained_on": trained_on,
-        "forward_flops": _flops_or_none(model),
-        "cpu_peak_gflops": cpu_peak_gflops(),
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "forward_flops": flops,
+        # The peak of the machine that trained the model, which need not be this one.
+        "cpu_peak_gflops": (trained_on or [{}])[-1].get("cpu_peak_gflops", cpu_peak_gflops()),
         **dict(extra or {}),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }
-    path = results_path(chapter)
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    path = results_dir() / f"{chapter}.json" if profile == "reference" else run_dir(name) / "results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, record)
+    where = sorted({s["device"] for s in trained_on or []})
+    print(f"{profile} profile: {record['epochs']} epochs"
+          + (f", {record['seconds_per_epoch']:.1f} s per epoch" if seconds else "")
+          + (f" on {' and '.join(where)}" if where else "") + f"; record written to {_shown(path)}")
     return record
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(project_root()))
+    except ValueError:
+        return str(path)

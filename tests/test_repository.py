@@ -1,5 +1,6 @@
 """The repository address lives in _config.yml; every notebook and the README agree with it."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -48,11 +49,19 @@ def test_aehelpers_builds_as_the_wheel_colab_installs(tmp_path):
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "aehelpers", source / "aehelpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "models", source / "models")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         check=True,
     )
     (wheel,) = tmp_path.glob("aehelpers-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("data", "plotting", "vae", "profile", "training", "flops", "evaluation", "backend"):
+    for module in ("data", "plotting", "vae", "profile", "training", "flops", "evaluation", "backend", "reference"):
         assert f"aehelpers/{module}.py" in names
+    assert "aehelpers/models/manifest.json" in names  # what a pip install downloads the models by
+    assert not [name for name in names if name.endswith(".keras")]  # the models stay out of the wheel
+
+
+def test_models_are_downloaded_from_the_configured_repository():
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    assert manifest["base_url"] == set_repository.models_url(URL, BRANCH), "run tools/set_repository.py"

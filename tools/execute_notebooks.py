@@ -54,7 +54,7 @@ def execute(path: Path, profile: str, timeout: int | None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--profile", choices=("full", "quick"), default="full")
+    parser.add_argument("--profile", choices=("reference", "full", "quick"), default="reference")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
     args = parser.parse_args()
     for path in args.notebooks:

@@ -3,13 +3,15 @@
     python tools/set_repository.py   # after changing repository.url or .branch in _config.yml
 
 It rewrites (or inserts) the install cell at the top of every chapter's text twin, so
-that the notebook runs in Colab or any fresh Python, and the table of Colab badges in
-README.md; then `make sync` carries the cells into the .ipynb files.
+that the notebook runs in Colab or any fresh Python, the table of Colab badges in
+README.md, and the address the shipped models are downloaded from (models/manifest.json);
+then `make sync` carries the cells into the .ipynb files.
 tests/test_repository.py checks that all of them agree with _config.yml.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -83,6 +85,18 @@ def badge_table(url: str, branch: str) -> str:
     return "\n".join([TABLE_START, *rows, TABLE_END])
 
 
+def models_url(url: str, branch: str) -> str:
+    """Where a pip install or Colab downloads the shipped models: the raw files of the branch."""
+    return f"https://raw.githubusercontent.com/{url.removeprefix('https://github.com/')}/{branch}/models/"
+
+
+def update_manifest(url: str, branch: str) -> None:
+    path = ROOT / "models" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["base_url"] = models_url(url, branch)
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
 def update_readme(url: str, branch: str) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -97,4 +111,6 @@ if __name__ == "__main__":
     for text in chapter_texts():
         update_notebook(text, url, branch)
     update_readme(url, branch)
-    print(f"repository {url} (branch {branch}) written into {len(chapter_texts())} chapters and README.md")
+    update_manifest(url, branch)
+    print(f"repository {url} (branch {branch}) written into {len(chapter_texts())} chapters, README.md "
+          "and models/manifest.json")

@@ -1,0 +1,260 @@
+"""The book's trained models: shipped in ``models/``, loaded by the chapters.
+
+Every model a page shows was trained once with the full recipe and saved in ``models/``
+as a Keras file without optimizer state (``<name>.keras``), beside its epoch log
+(``<name>.history.json``). ``models/manifest.json`` lists both with their SHA-256, the
+model's parameters, the chapter and run it came from and its test-split figure.
+
+A chapter builds its model (that is the lesson) and then::
+
+    history = ae.load_reference(model, "01-basic-autoencoder")
+    if history is None:
+        history = model.fit(..., callbacks=ae.resumable("01-basic-autoencoder"))
+
+In the reference profile (the default) :func:`load_reference` copies the shipped weights
+into the model and returns the reference run's history; in the full and quick profiles it
+returns None and the chapter trains. A full-profile run ships its model when it finishes
+(:class:`ShipModel`, added by :func:`aehelpers.resumable`).
+
+Where the repository's files are absent (Colab, a pip install of ``aehelpers``), the
+files are downloaded from the manifest's ``base_url`` (``AE_MODELS_URL`` overrides it)
+with :func:`keras.utils.get_file`. Local or downloaded, every file is checked against its
+SHA-256 before it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from aehelpers.profile import current_profile
+from aehelpers.training import EpochLog, history_from_log, project_root, run_dir
+
+MANIFEST = "manifest.json"
+MODELS_DIR_VARIABLE = "AE_MODELS_DIR"
+MODELS_URL_VARIABLE = "AE_MODELS_URL"
+CACHE_SUBDIR = "aehelpers-models"
+
+
+class ReferenceModelError(RuntimeError):
+    """A shipped model is missing, damaged, or does not fit the model built in the chapter."""
+
+
+def models_dir() -> Path:
+    """The folder of the shipped models and their manifest.
+
+    ``AE_MODELS_DIR`` if set; else ``models/`` of the repository this package sits in; else
+    the copy of the manifest inside an installed package (the models are then downloaded).
+    """
+    if os.environ.get(MODELS_DIR_VARIABLE):
+        return Path(os.environ[MODELS_DIR_VARIABLE])
+    package = Path(__file__).resolve().parent
+    in_repository = (package.parent / "_toc.yml").is_file()
+    return package.parent / "models" if in_repository else package / "models"
+
+
+def manifest() -> dict[str, Any]:
+    """The manifest: ``{"base_url": ..., "models": {name: entry}}`` (empty when absent)."""
+    path = models_dir() / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {"base_url": None, "models": {}}
+
+
+def sha256_of_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def how_to_train(name: str) -> str:
+    """The one setting that trains a model instead of loading it."""
+    return (f"to train {name} yourself instead, set AE_PROFILE=full (in Jupyter: run "
+            "`%env AE_PROFILE=full` before the chapter's first cell; from the repository: "
+            f"`make full CHAPTER={name[:2]}-*`)")
+
+
+def _entry(name: str) -> dict[str, Any] | None:
+    return manifest()["models"].get(name)
+
+
+def shipped_file(name: str, kind: str = "file") -> Path:
+    """Return a checked local path to a shipped model's file (``kind``: ``file`` or ``history``).
+
+    The repository's copy is used when there is one; otherwise the file is downloaded once
+    into Keras' cache.
+
+    Raises:
+        ReferenceModelError: the model is not in the manifest, or its file is missing,
+            truncated or altered (its SHA-256 differs from the manifest's), or cannot be
+            downloaded. The message names the file and says how to train the model instead.
+    """
+    entry = _entry(name)
+    if entry is None:
+        raise ReferenceModelError(f"{name} is not in {models_dir() / MANIFEST}; {how_to_train(name)}.")
+    filename, expected = entry[kind], entry[f"{kind}_sha256" if kind != "file" else "sha256"]
+    local = models_dir() / filename
+    if local.is_file():
+        if sha256_of_file(local) != expected:
+            raise ReferenceModelError(
+                f"{local} is not the file the manifest lists (its SHA-256 differs: it was changed "
+                f"or cut short). Restore it (git checkout -- models/{filename}), or {how_to_train(name)}."
+            )
+        return local
+    base = os.environ.get(MODELS_URL_VARIABLE) or manifest().get("base_url")
+    if not base:
+        raise ReferenceModelError(f"{local} is missing and no download address is set; {how_to_train(name)}.")
+    url = base.rstrip("/") + "/" + filename
+    try:
+        path = keras.utils.get_file(filename, origin=url, file_hash=expected, hash_algorithm="sha256",
+                                    cache_subdir=CACHE_SUBDIR)
+    except Exception as error:  # a network error, an HTTP error or a checksum mismatch
+        raise ReferenceModelError(
+            f"Could not get the reference file {filename} from {url} ({type(error).__name__}: "
+            f"{error}). Check the connection and run the cell again, or {how_to_train(name)}."
+        ) from error
+    return Path(path)
+
+
+def _structure(model: keras.Model) -> list[tuple[str, list[tuple[int, ...]]]]:
+    """Layer kinds and weight shapes, nested models opened up: what must match to load."""
+    rows: list[tuple[str, list[tuple[int, ...]]]] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows += _structure(layer)
+        elif layer.weights:
+            rows.append((type(layer).__name__, [tuple(w.shape) for w in layer.weights]))
+    return rows
+
+
+def shipped_log(name: str) -> list[dict[str, float]] | None:
+    """The shipped epoch log of a model (metrics and seconds per epoch), or None if not shipped."""
+    return json.loads(shipped_file(name, "history").read_text()) if _entry(name) else None
+
+
+def shipped_trained_on(name: str) -> list[dict[str, Any]] | None:
+    """The training sessions of a shipped model (device, backend, epochs, date), or None."""
+    entry = _entry(name)
+    return entry.get("trained_on") if entry else None
+
+
+def load_reference(model: keras.Model, name: str) -> keras.callbacks.History | None:
+    """Copy the shipped weights of ``name`` into ``model`` and return the reference run's history.
+
+    Returns None, and the chapter trains, in the full and quick profiles and when ``name``
+    is not shipped. Prints one line saying what it did.
+
+    Raises:
+        ReferenceModelError: the shipped file is missing, damaged or does not fit ``model``
+            (for example after an edit of the architecture): never a silent retrain.
+    """
+    profile = current_profile()
+    if profile == "quick":
+        print(f"QUICK profile: {name} trains for one epoch on a slice of the data; the numbers "
+              "and pictures below are a test run's, not the book's.")
+        return None
+    if profile == "full":
+        return None
+    entry = _entry(name)
+    if entry is None:
+        print(f"{name} is not shipped with the book: training it with the full recipe.")
+        return None
+    shipped = keras.saving.load_model(shipped_file(name), safe_mode=True, compile=False)
+    if _structure(shipped) != _structure(model):
+        raise ReferenceModelError(
+            f"The shipped {name} ({entry['file']}) does not fit the model built above: their "
+            f"layers or weight shapes differ. If you changed the model, {how_to_train(name)}."
+        )
+    model.set_weights(shipped.get_weights())
+    history = keras.callbacks.History()
+    history.set_model(model)
+    entries = shipped_log(name)
+    history.history, history.epoch = history_from_log(entries), list(range(len(entries)))
+    print(f"Loaded the book's trained {name} ({entry['weights']}); the curves below are its "
+          f"training run's. To train it yourself, set AE_PROFILE=full.")
+    return history
+
+
+def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int, monitor: str) -> dict[str, Any]:
+    """The figure :func:`load_reference`'s users can check: the monitored validation value of
+    the shipped epoch; for a VAE, whose validation pass samples, a fresh one-sample test ELBO."""
+    from aehelpers.data import load_fashion_mnist
+    from aehelpers.vae import VAE
+
+    if not isinstance(model, VAE):
+        return {"metric": monitor, "value": entries[epoch][monitor], "epoch": epoch + 1}
+    (_, _), (x_test, _) = load_fashion_mnist("image" if len(model.encoder.input_shape) == 4 else "flat")
+    model.compile()
+    value = model.evaluate(x_test, batch_size=128, verbose=0)
+    return {"metric": "test -ELBO, one sample per image, batch 128, Sampling seed as saved", "value": float(value)}
+
+
+def ship(model: keras.Model, name: str, folder: Path, best_weights: bool, monitor: str) -> dict[str, Any]:
+    """Save a finished run's model to ``models/<name>.keras`` with its log, and list both in the manifest.
+
+    The saved model is an uncompiled copy (no optimizer state), holding the best epoch's
+    weights when the run kept them.
+    """
+    entries = json.loads((folder / "history.json").read_text())
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # uncompiled: the file holds no optimizer state
+    copy = keras.saving.deserialize_keras_object(config)
+    copy.set_weights(model.get_weights())
+    epoch = len(entries) - 1
+    if best_weights:
+        copy.load_weights(folder / "best.weights.h5")
+        epoch = min(range(len(entries)), key=lambda e: entries[e].get(monitor, float("inf")))
+    target = models_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    model_file, log_file = target / f"{name}.keras", target / f"{name}.history.json"
+    copy.save(model_file)
+    log_file.write_text(json.dumps(entries, indent=1) + "\n")
+    stored = keras.saving.load_model(model_file, safe_mode=True, compile=False)
+    sessions = folder / "trained_on.json"
+    chapter = next((p.stem for p in (project_root() / "notebooks").glob(f"{name[:2]}-*.ipynb")), name)
+    entry = {
+        "file": model_file.name,
+        "sha256": sha256_of_file(model_file),
+        "bytes": model_file.stat().st_size,
+        "history": log_file.name,
+        "history_sha256": sha256_of_file(log_file),
+        "parameters": copy.count_params(),
+        "chapter": chapter,
+        "run": f"runs/full/{name}",
+        "epochs": len(entries),
+        "weights": f"best epoch, {epoch + 1} of {len(entries)}" if best_weights else f"after {len(entries)} epochs",
+        "test_figure": _test_figure(stored, entries, epoch, monitor),
+        "trained_on": json.loads(sessions.read_text()) if sessions.is_file() else None,
+    }
+    book = manifest()
+    book["models"][name] = entry
+    book["models"] = dict(sorted(book["models"].items()))
+    (target / MANIFEST).write_text(json.dumps(book, indent=1) + "\n")
+    print(f"shipped {name}: {_size(entry['bytes'])}, {entry['parameters']:,} parameters, "
+          f"{entry['test_figure']['metric']} {entry['test_figure']['value']:.4f}")
+    return entry
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+class ShipModel(keras.callbacks.Callback):
+    """Full profile: ship the model when a run that trained in this session ends."""
+
+    def __init__(self, name: str, log: EpochLog, best_weights: bool, monitor: str) -> None:
+        super().__init__()
+        self.name, self.log, self.best_weights, self.monitor = name, log, best_weights, monitor
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        entry = _entry(self.name)
+        shipped = entry and (models_dir() / entry["history"]).is_file() and \
+            json.loads((models_dir() / entry["history"]).read_text()) == self.log.entries
+        if self.log.trained or not shipped:  # a restored run is shipped once
+            ship(self.model, self.name, run_dir(self.name), self.best_weights, self.monitor)
