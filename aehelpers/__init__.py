@@ -42,13 +42,8 @@ from aehelpers.plotting import (  # noqa: E402
 )
 from aehelpers.profile import current_profile, epochs  # noqa: E402
 from aehelpers.reference import ReferenceModelError, load_reference  # noqa: E402
-from aehelpers.training import (  # noqa: E402
-    epoch_seconds,
-    load_results,
-    resumable,
-    run_dir,
-    save_results,
-)
+from aehelpers.records import load_results, save_results  # noqa: E402
+from aehelpers.training import epoch_seconds, resumable, run_dir  # noqa: E402
 
 __all__ = [
     "CLASS_NAMES",

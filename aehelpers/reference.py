@@ -33,11 +33,13 @@ from typing import Any
 import keras
 
 from aehelpers.profile import current_profile
-from aehelpers.training import EpochLog, history_from_log, project_root, run_dir
+from aehelpers.records import project_root
+from aehelpers.training import EpochLog, history_from_log, run_dir
 
 MANIFEST = "manifest.json"
 MODELS_DIR_VARIABLE = "AE_MODELS_DIR"
 MODELS_URL_VARIABLE = "AE_MODELS_URL"
+MODELS_CACHE_VARIABLE = "AE_MODELS_CACHE"  # where downloads go; Keras' cache (~/.keras) if unset
 CACHE_SUBDIR = "aehelpers-models"
 
 
@@ -111,9 +113,12 @@ def shipped_file(name: str, kind: str = "file") -> Path:
     if not base:
         raise ReferenceModelError(f"{local} is missing and no download address is set; {how_to_train(name)}.")
     url = base.rstrip("/") + "/" + filename
+    cache = os.environ.get(MODELS_CACHE_VARIABLE)
+    if cache:
+        Path(cache).mkdir(parents=True, exist_ok=True)  # Keras falls back to /tmp for a folder it cannot write
     try:
         path = keras.utils.get_file(filename, origin=url, file_hash=expected, hash_algorithm="sha256",
-                                    cache_subdir=CACHE_SUBDIR)
+                                    cache_subdir=CACHE_SUBDIR, cache_dir=cache)
     except Exception as error:  # a network error, an HTTP error or a checksum mismatch
         raise ReferenceModelError(
             f"Could not get the reference file {filename} from {url} ({type(error).__name__}: "
@@ -188,7 +193,8 @@ def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int
     from aehelpers.vae import VAE
 
     if not isinstance(model, VAE):
-        return {"metric": monitor, "value": entries[epoch][monitor], "epoch": epoch + 1}
+        metric = monitor if monitor in entries[epoch] else "loss"  # a run without validation
+        return {"metric": metric, "value": entries[epoch][metric], "epoch": epoch + 1}
     (_, _), (x_test, _) = load_fashion_mnist("image" if len(model.encoder.input_shape) == 4 else "flat")
     model.compile()
     value = model.evaluate(x_test, batch_size=128, verbose=0)

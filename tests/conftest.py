@@ -26,4 +26,5 @@ def full_run_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_PROFILE", "full")
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "models"))
     return tmp_path

@@ -48,7 +48,7 @@ def test_unknown_layers_with_weights_and_open_sizes_are_refused_not_counted_as_z
 
 
 def test_save_results_keeps_the_record_when_flops_cannot_be_counted(full_run_in_tmp):
-    from aehelpers.training import save_results
+    from aehelpers.records import save_results
 
     x = keras.Input((28, 3))
     model = keras.Model(x, layers.GRU(4)(x))

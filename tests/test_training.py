@@ -8,15 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from aehelpers.training import (
-    CompactProgress,
-    EpochLog,
-    device_description,
-    load_results,
-    resumable,
-    run_dir,
-    save_results,
-)
+from aehelpers.records import device_description, load_results, save_results
+from aehelpers.training import CompactProgress, EpochLog, resumable, run_dir
 
 # A tiny regression trained full-batch without shuffling: deterministic, so an interrupted
 # and resumed run must end where an uninterrupted one does.
@@ -44,10 +37,20 @@ SCRIPT = textwrap.dedent(
 
 
 def train(tmp_path, runs, kill_after=0):
-    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full", "KILL_AFTER": str(kill_after)}
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full", "KILL_AFTER": str(kill_after),
+           "AE_MODELS_DIR": str(tmp_path / "models")}
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
     return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+
+
+def started_log(folder):
+    """An EpochLog of a run folder, begun as fit begins it."""
+    log = EpochLog(folder)
+    log.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]))
+    log.set_params({"steps": 1})
+    log.on_train_begin()
+    return log
 
 
 def losses(result):
@@ -84,7 +87,6 @@ def test_a_completed_run_is_restored_not_retrained(tmp_path):
     assert "(0." not in second.stdout and "s)" not in second.stdout  # no epoch was trained (no timings)
     assert "epoch   6/6  loss" in second.stdout  # the stored log is shown again
     assert losses(second) == first
-    assert (runs / "full/toy/final.weights.h5").is_file()
 
 
 def test_a_changed_model_is_not_resumed_from_another_models_backup(tmp_path):
@@ -92,7 +94,7 @@ def test_a_changed_model_is_not_resumed_from_another_models_backup(tmp_path):
     train(tmp_path, runs, kill_after=2)
     script = (tmp_path / "train.py").read_text().replace("Dense(4,", "Dense(5,")
     (tmp_path / "train.py").write_text(script)
-    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full"}
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full", "AE_MODELS_DIR": str(tmp_path / "models")}
     result = subprocess.run([sys.executable, str(tmp_path / "train.py")], env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "holds a run of a different model or recipe" in result.stderr and "layers" in result.stderr
@@ -103,14 +105,14 @@ def test_a_changed_activation_is_not_resumed_either(tmp_path):
     train(tmp_path, runs, kill_after=2)
     script = (tmp_path / "train.py").read_text().replace('activation="relu"', 'activation="tanh"')
     (tmp_path / "train.py").write_text(script)  # same weight shapes, another model
-    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full"}
+    env = {**os.environ, "AE_RUNS_DIR": str(runs), "AE_PROFILE": "full", "AE_MODELS_DIR": str(tmp_path / "models")}
     result = subprocess.run([sys.executable, str(tmp_path / "train.py")], env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "holds a run of a different model or recipe (its layer_settings differ" in result.stderr
 
 
 def test_fingerprint_ignores_names_and_accepts_a_run_json_from_before_a_field(tmp_path):
-    from aehelpers.training import RunGuard, fingerprint
+    from aehelpers.training import fingerprint
 
     def model():
         inputs = keras.Input((6, 3))
@@ -126,7 +128,7 @@ def test_fingerprint_ignores_names_and_accepts_a_run_json_from_before_a_field(tm
     (folder / "backup" / "latest.weights.h5").write_bytes(b"")
     older = {k: v for k, v in fingerprint(first, 10).items() if k not in ("layer_settings", "loss")}
     (folder / "run.json").write_text(json.dumps(older))
-    guard = RunGuard(folder)
+    guard = EpochLog(folder)
     guard.set_model(second)
     guard.set_params({"steps": 10})
     guard.on_train_begin()  # accepted: the fields it has agree
@@ -139,6 +141,8 @@ def test_run_dir_separates_profiles_and_refuses_paths(tmp_path, monkeypatch):
     assert run_dir("01-basic") == tmp_path / "quick" / "01-basic"
     monkeypatch.setenv("AE_PROFILE", "full")
     assert run_dir("01-basic") == tmp_path / "full" / "01-basic"
+    monkeypatch.setenv("AE_PROFILE", "reference")  # trains what is not shipped with the full recipe
+    assert run_dir("01-basic") == tmp_path / "full" / "01-basic"
     for bad in ("", "../x", "a/b", ".hidden"):
         with pytest.raises(ValueError, match="plain name"):
             run_dir(bad)
@@ -147,8 +151,7 @@ def test_run_dir_separates_profiles_and_refuses_paths(tmp_path, monkeypatch):
 def test_epoch_log_drops_stale_epochs_of_an_older_run(tmp_path):
     path = tmp_path / "history.json"
     path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 5))
-    log = EpochLog(path)
-    log.on_train_begin()
+    log = started_log(tmp_path)
     log.on_epoch_begin(0)
     log.on_epoch_end(0, {"loss": 1.0})
     assert [e["loss"] for e in json.loads(path.read_text())] == [1.0]
@@ -159,8 +162,7 @@ def test_trained_on_keeps_the_sessions_before_a_resumed_epoch_and_drops_the_rest
     path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 5))
     older = [{"first_epoch": 1, "last_epoch": 2, "device": "A"}, {"first_epoch": 3, "last_epoch": 5, "device": "B"}]
     (tmp_path / "trained_on.json").write_text(json.dumps(older))
-    log = EpochLog(path)
-    log.on_train_begin()
+    log = started_log(tmp_path)
     for epoch in (3, 4):  # resumed after epoch 3 of the older run
         log.on_epoch_begin(epoch)
         log.on_epoch_end(epoch, {"loss": 1.0})
@@ -186,8 +188,7 @@ def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(
 def test_epoch_log_refuses_to_resume_past_the_epochs_it_holds(tmp_path):
     path = tmp_path / "history.json"
     path.write_text(json.dumps([{"loss": 9.0, "seconds": 1.0}] * 2))
-    log = EpochLog(path)
-    log.on_train_begin()
+    log = started_log(tmp_path)
     with pytest.raises(RuntimeError, match="holds 2 epochs, but training resumes after epoch 4"):
         log.on_epoch_begin(4)
 
@@ -202,7 +203,7 @@ def test_compact_progress_prints_about_ten_lines(capsys):
     assert len(lines) == 11 and lines[0].startswith("epoch   1/100") and lines[-1].startswith("epoch 100/100")
 
 
-def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
+def test_only_the_reference_profile_writes_the_books_records(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
     history = {"loss": [0.5, 0.4], "val_loss": [0.45, 0.46]}
@@ -210,8 +211,13 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
     save_results("toy", history)
     assert not (tmp_path / "results").exists()
     assert json.loads((tmp_path / "runs/quick/toy/results.json").read_text())["profile"] == "quick"
+    monkeypatch.setenv("AE_PROFILE", "full")  # a retraining: the book keeps its numbers until the page is re-made
+    save_results("toy", history)
+    assert not (tmp_path / "results").exists()
+    assert json.loads((tmp_path / "runs/full/toy/results.json").read_text())["profile"] == "full"
 
-    monkeypatch.setenv("AE_PROFILE", "full")
+    monkeypatch.setenv("AE_PROFILE", "reference")
+    monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "no-models"))
     record = save_results("toy", history, extra={"floor": 0.24})
     stored = json.loads((tmp_path / "results/toy.json").read_text())
     assert stored == record
@@ -229,8 +235,12 @@ def test_results_of_a_quick_run_never_land_in_the_book(tmp_path, monkeypatch):
 
 def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("AE_PROFILE", "reference")
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
-    assert kinds == ["RunGuard", "EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
+    assert kinds == ["EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
+    monkeypatch.setenv("AE_PROFILE", "full")  # a full run ships its model when it ends
+    kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
+    assert kinds == ["EpochLog", "CompactProgress", "BestWeights", "ShipModel", "BackupAndRestore"]
 
 
 def test_best_weights_without_the_monitored_metric_stops_with_a_clear_error(full_run_in_tmp):
@@ -279,8 +289,8 @@ def test_same_seed_gives_identical_losses_on_the_cpu():
     assert first == second  # bit for bit, shuffling included
 
 
-def test_epoch_seconds_survive_a_kill_and_time_to_target_counts_whole_epochs(tmp_path, monkeypatch):
-    from aehelpers.training import epoch_seconds, seconds_to_reach
+def test_epoch_seconds_survive_a_kill(tmp_path, monkeypatch):
+    from aehelpers.training import epoch_seconds
 
     runs = tmp_path / "runs"
     train(tmp_path, runs, kill_after=2)
@@ -291,7 +301,3 @@ def test_epoch_seconds_survive_a_kill_and_time_to_target_counts_whole_epochs(tmp
     assert len(seconds) == 6 and all(s > 0 for s in seconds)
     with pytest.raises(FileNotFoundError, match="ae.resumable"):
         epoch_seconds("never-trained")
-    assert seconds_to_reach([10, 20, 30], [0.5, 0.3, 0.2], 0.3) == 30
-    assert seconds_to_reach([10, 20, 30], [0.5, 0.3, 0.2], 0.1) is None
-    with pytest.raises(ValueError, match="2 epoch times but 3 losses"):
-        seconds_to_reach([1, 2], [0.3, 0.2, 0.1], 0.2)

@@ -40,7 +40,7 @@ def seconds_per_epoch(chapter: str, epochs: int, backend: str, runs: Path) -> fl
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from aehelpers.training import device_description
+    from aehelpers.records import device_description
 
     started = time.perf_counter()
     table: dict[str, dict[str, float]] = {}
