@@ -4,8 +4,10 @@
 #               the notebook/text-twin check, the site build with warnings as errors, and
 #               a browser test of every page in headless Chromium
 #   make test-torch   the helpers' tests and the basic chapter on the PyTorch backend
-#   make full   re-run chapters in the full profile and store their outputs (slow);
-#               one chapter: make full CHAPTER=01-basic-autoencoder
+#   make full   retrain chapters' models with the article's recipe (slow), ship them to
+#               models/ (manifest included), then re-make their pages from the shipped
+#               models; one chapter: make full CHAPTER=01-basic-autoencoder
+#   make pages  re-make pages from the shipped models (after an edit of the prose or code)
 #   make sync   bring .ipynb files and their .md twins up to date after an edit
 
 PYTHON ?= python3
@@ -18,7 +20,7 @@ FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 MATHJAX := .cache/npm/node_modules/mathjax
 MATHJAX_VERSION := 3.2.2
 
-.PHONY: book test unit notebooks twins build build-offline mathjax site browser apt backend-check test-jax test-torch full sync data clean
+.PHONY: book test unit notebooks twins build build-offline mathjax site browser apt backend-check test-jax test-torch full pages sync data clean
 
 # Debian and Ubuntu ship `venv` without ensurepip; python3-venv adds it.
 $(STAMP): requirements.txt pyproject.toml
@@ -108,11 +110,17 @@ twins: $(STAMP)
 
 test: data unit notebooks test-jax build-offline site
 
-# The appendix runs on JAX, hence its wheel.
+# Training ships each model as it finishes; the pages are then made from the shipped models,
+# as every reader sees them, and the results page from their records. The appendix runs
+# on JAX, hence its wheel.
 full: data $(VENV)/.jax
 	@[ -n "$(NOTEBOOKS)" ] || { echo "No notebook matches CHAPTER=$(CHAPTER). The chapters are:"; \
 		ls notebooks/*.ipynb | sed 's|notebooks/||; s|\.ipynb||'; exit 1; }
 	$(BIN)/python tools/execute_notebooks.py --profile full $(NOTEBOOKS)
+	$(MAKE) --no-print-directory pages
+
+pages: data $(VENV)/.jax
+	$(BIN)/python tools/execute_notebooks.py --profile reference $(sort $(NOTEBOOKS) notebooks/99-results.ipynb)
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.md

@@ -41,7 +41,12 @@ from aehelpers.plotting import (  # noqa: E402
     plot_roc,
 )
 from aehelpers.profile import current_profile, epochs  # noqa: E402
-from aehelpers.reference import ReferenceModelError, load_reference  # noqa: E402
+from aehelpers.reference import (  # noqa: E402
+    ReferenceModelError,
+    load_reference,
+    reference_history,
+    reference_model,
+)
 from aehelpers.records import load_results, save_results  # noqa: E402
 from aehelpers.training import epoch_seconds, resumable, run_dir  # noqa: E402
 
@@ -75,6 +80,8 @@ __all__ = [
     "plot_roc",
     "ReferenceModelError",
     "reconstruction_errors",
+    "reference_history",
+    "reference_model",
     "resumable",
     "roc_auc",
     "roc_curve",

@@ -11,6 +11,9 @@ A chapter builds its model (that is the lesson) and then::
     if history is None:
         history = model.fit(..., callbacks=ae.resumable("01-basic-autoencoder"))
 
+A later chapter that only uses an earlier chapter's model loads it, frozen, with
+:func:`reference_model`.
+
 In the reference profile (the default) :func:`load_reference` copies the shipped weights
 into the model and returns the reference run's history; in the full and quick profiles it
 returns None and the chapter trains. A full-profile run ships its model when it finishes
@@ -34,6 +37,7 @@ import keras
 
 from aehelpers.profile import current_profile
 from aehelpers.records import project_root
+from aehelpers.vae import VAE  # registered: shipped VAEs load in safe mode
 from aehelpers.training import EpochLog, history_from_log, run_dir
 
 MANIFEST = "manifest.json"
@@ -177,12 +181,35 @@ def load_reference(model: keras.Model, name: str) -> keras.callbacks.History | N
             f"layers or weight shapes differ. If you changed the model, {how_to_train(name)}."
         )
     model.set_weights(shipped.get_weights())
-    history = keras.callbacks.History()
+    history = reference_history(name)
     history.set_model(model)
-    entries = shipped_log(name)
-    history.history, history.epoch = history_from_log(entries), list(range(len(entries)))
     print(f"Loaded the book's trained {name} ({entry['weights']}); the curves below are its "
           f"training run's. To train it yourself, set AE_PROFILE=full.")
+    return history
+
+
+def reference_model(name: str) -> keras.Model:
+    """Load the book's trained ``name`` as a new, frozen and uncompiled model, in every profile.
+
+    Later chapters use it to work with an earlier chapter's model without training it
+    again, so that the book shows one set of numbers per model.
+
+    Raises:
+        ReferenceModelError: ``name`` is not shipped, or its file is missing or damaged.
+    """
+    model = keras.saving.load_model(shipped_file(name), safe_mode=True, compile=False)
+    model.trainable = False
+    print(f"Loaded the book's trained {name} from chapter {int(_entry(name)['chapter'][:2])}.")
+    return model
+
+
+def reference_history(name: str) -> keras.callbacks.History:
+    """The training history of the book's ``name`` (what ``fit`` returned when it was trained)."""
+    history = keras.callbacks.History()
+    entries = shipped_log(name)
+    if entries is None:
+        raise ReferenceModelError(f"{name} is not in {models_dir() / MANIFEST}; {how_to_train(name)}.")
+    history.history, history.epoch = history_from_log(entries), list(range(len(entries)))
     return history
 
 
@@ -190,7 +217,6 @@ def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int
     """The figure :func:`load_reference`'s users can check: the monitored validation value of
     the shipped epoch; for a VAE, whose validation pass samples, a fresh one-sample test ELBO."""
     from aehelpers.data import load_fashion_mnist
-    from aehelpers.vae import VAE
 
     if not isinstance(model, VAE):
         metric = monitor if monitor in entries[epoch] else "loss"  # a run without validation

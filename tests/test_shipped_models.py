@@ -1,0 +1,121 @@
+"""The models the book ships: listed, intact, loadable in safe mode, and as good as the book says.
+
+Each model is evaluated on the test split (in the form its chapter validated it on) and
+must reproduce the figure of its manifest entry: the validation loss of the shipped epoch,
+within 1e-4. For the VAEs the figure is a one-sample test -ELBO drawn by the sampling
+layer's seeded generator (fresh from the file), which is bit-for-bit repeatable on the
+backend that made it (TensorFlow); another backend draws other samples, so there the
+check is only that it lies within half a nat. The records of the chapters must state the
+same figures as the manifest, and the pages that quote one model must agree.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from aehelpers.data import add_gaussian_noise, to_layout
+from aehelpers.reference import manifest, models_dir, sha256_of_file
+from aehelpers.vae import VAE
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = manifest()["models"]
+BUDGET_BYTES = 30 * 1024 * 1024
+RESULTS = {path.stem: json.loads(path.read_text()) for path in (ROOT / "book" / "results").glob("[0-9][0-9]-*.json")}
+
+
+def test_the_models_folder_holds_exactly_the_listed_files_with_their_checksums():
+    listed = {entry[key] for entry in MODELS.values() for key in ("file", "history")}
+    present = {path.name for path in models_dir().iterdir() if path.name != "manifest.json"}
+    assert present == listed, f"unlisted: {sorted(present - listed)}, missing: {sorted(listed - present)}"
+    for name, entry in MODELS.items():
+        assert sha256_of_file(models_dir() / entry["file"]) == entry["sha256"], f"{entry['file']} differs from its manifest entry"
+        assert sha256_of_file(models_dir() / entry["history"]) == entry["history_sha256"], f"{entry['history']} differs"
+        assert (models_dir() / entry["file"]).stat().st_size == entry["bytes"]
+
+
+def test_the_models_fit_the_budget():
+    assert sum(entry["bytes"] for entry in MODELS.values()) < BUDGET_BYTES
+
+
+def test_every_model_a_chapter_loads_is_shipped():
+    named = set()
+    for text in (ROOT / "notebooks").glob("[0-9][0-9]-*.md"):
+        source = text.read_text()
+        for call in ("ae.load_reference(", "ae.reference_model(", "ae.reference_history("):
+            named |= {part.split(")")[0].split(",")[-1].strip() for part in source.split(call)[1:]}
+    literal = {name.strip('"') for name in named if name.startswith('"')}
+    assert literal <= set(MODELS), f"loaded but not shipped: {sorted(literal - set(MODELS))}"
+
+
+@pytest.fixture(scope="module")
+def test_split(fashion):
+    (_, _), (x_test, y_test) = fashion
+    return x_test, y_test
+
+
+def evaluation_data(name, model, test_split):
+    """The test split as the chapter validated this model on it: (inputs, targets)."""
+    images, labels = test_split
+    layout = {4: "image", 3: "sequence", 2: "flat"}[len(model.inputs[0].shape)]
+    x = to_layout(images, layout)
+    if name.startswith("05-"):  # the denoiser: noisy inputs, clean targets
+        return add_gaussian_noise(x, 0.5, seed=2), x
+    if name.startswith("09-"):  # the anomaly detector: validated on the nine normal classes
+        normal = x[labels != 1]
+        return normal, normal
+    return x, x
+
+
+@pytest.mark.parametrize("name", sorted(MODELS), ids=str)
+def test_a_shipped_model_loads_safely_without_optimizer_and_reproduces_its_figure(name, test_split):
+    entry = MODELS[name]
+    path = models_dir() / entry["file"]
+    with zipfile.ZipFile(path) as archive, h5py.File(archive.open("model.weights.h5")) as weights:
+        assert "optimizer" not in weights
+        arrays = []
+        weights.visititems(lambda _, item: arrays.append(item.dtype) if isinstance(item, h5py.Dataset) else None)
+        assert arrays and set(arrays) == {np.dtype("float32")}
+    model = keras.saving.load_model(path, safe_mode=True)
+    assert model.count_params() == entry["parameters"]
+    figure = entry["test_figure"]
+    if isinstance(model, VAE):
+        model.compile()
+        x, _ = evaluation_data(name, model.encoder, test_split)
+        value = model.evaluate(x, batch_size=128, verbose=0)
+        tolerance = 1e-3 if keras.backend.backend() == "tensorflow" else 0.5
+    else:
+        model.compile(loss="binary_crossentropy")
+        x, y = evaluation_data(name, model, test_split)
+        value = model.evaluate(x, y, batch_size=256, verbose=0)
+        tolerance = 1e-4
+    assert abs(value - figure["value"]) <= tolerance, f"{name}: {value} against the manifest's {figure['value']}"
+
+
+def main_model_figure(chapter):
+    record = RESULTS[chapter]
+    return record.get("best_weights_val_loss", record.get("test_loss", record["final_val_loss"]))
+
+
+@pytest.mark.parametrize("chapter", sorted(set(RESULTS) & set(MODELS)), ids=str)
+def test_a_chapters_record_states_its_shipped_models_figure(chapter):
+    figure = MODELS[chapter]["test_figure"]["value"]
+    assert main_model_figure(chapter) == pytest.approx(figure, abs=1e-4)
+    assert RESULTS[chapter]["epochs"] == MODELS[chapter]["epochs"]
+    assert RESULTS[chapter]["trained_on"] == MODELS[chapter]["trained_on"]
+
+
+def test_pages_that_quote_one_model_agree():
+    """Chapters 8 to 10 quote the models of chapters 1 and 7: one model, one set of numbers."""
+    if {"01-basic-autoencoder", "07-variational-autoencoder", "09-what-autoencoders-are-for",
+            "10-how-small-can-the-code-be"} - set(RESULTS):
+        pytest.fail("a record is missing: run make pages")
+    vae, uses, sizes = (RESULTS[c] for c in ("07-variational-autoencoder", "09-what-autoencoders-are-for",
+                                             "10-how-small-can-the-code-be"))
+    assert uses["knn5_accuracy"]["VAE latent means (2)"] == vae["knn5_latent_accuracy"]
+    basic_end = float(np.mean(RESULTS["01-basic-autoencoder"]["history"]["val_loss"][-5:]))
+    assert sizes["end_val_loss_by_code_size"]["32"] == pytest.approx(basic_end, abs=1e-12)
