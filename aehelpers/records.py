@@ -88,8 +88,8 @@ def save_results(
     chapter: str,
     history: Any,
     model: keras.Model | None = None,
-    extra: Mapping[str, Any] | None = None,
     run: str | None = None,
+    **numbers: Any,
 ) -> dict[str, Any]:
     """Write the record of a chapter's main run, print one line about it, and return it.
 
@@ -97,14 +97,15 @@ def save_results(
         chapter: the chapter's notebook stem.
         history: what ``fit`` or :func:`~aehelpers.reference.load_reference` returned.
         model: the model; its forward-pass FLOPs per example are recorded.
-        extra: further numbers to keep, e.g. test-set ELBO terms.
+        numbers: further numbers to keep, by name, e.g. ``floor=floor`` (NumPy
+            scalars and arrays are stored as plain numbers and lists).
         run: the run's name where it is not ``chapter``.
 
     The record goes to ``book/results/`` in the reference profile (the book's pages are
     made from the shipped models) and to the run folder otherwise. It holds ``profile``,
     ``epochs``, ``final_loss``, ``final_val_loss``, ``best_val_loss``, ``best_epoch``,
     ``seconds``, ``seconds_per_epoch``, ``trained_on`` (the sessions that trained it),
-    ``backend``, ``keras_version``, ``forward_flops``, ``cpu_peak_gflops``, ``extra``'s
+    ``backend``, ``keras_version``, ``forward_flops``, ``cpu_peak_gflops``, the further
     numbers and the per-epoch ``history``.
     """
     from aehelpers.reference import shipped_trained_on
@@ -147,7 +148,7 @@ def save_results(
         "forward_flops": flops,
         # The peak of the machine that trained the model, which need not be this one.
         "cpu_peak_gflops": (trained_on or [{}])[-1].get("cpu_peak_gflops", cpu_peak_gflops()),
-        **dict(extra or {}),
+        **json.loads(json.dumps(numbers, default=_plain)),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }
     path = results_dir() / f"{chapter}.json" if profile == "reference" else run_dir(name) / "results.json"
@@ -158,6 +159,11 @@ def save_results(
           + (f", {record['seconds_per_epoch']:.1f} s per epoch" if seconds else "")
           + (f" on {' and '.join(where)}" if where else "") + f"; record written to {_shown(path)}")
     return record
+
+
+def _plain(value: Any) -> Any:
+    """NumPy and Keras numbers as JSON numbers."""
+    return value.tolist() if hasattr(value, "tolist") else float(value)
 
 
 def _shown(path: Path) -> str:

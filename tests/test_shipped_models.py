@@ -42,14 +42,33 @@ def test_the_models_fit_the_budget():
     assert sum(entry["bytes"] for entry in MODELS.values()) < BUDGET_BYTES
 
 
-def test_every_model_a_chapter_loads_is_shipped():
-    named = set()
-    for text in (ROOT / "notebooks").glob("[0-9][0-9]-*.md"):
-        source = text.read_text()
+# Every model whose outputs a page shows, by the name the chapter loads it under.
+BOOK_MODELS = {
+    "01-basic-autoencoder",
+    "02-sparse-autoencoder", "02-sparse-autoencoder-l1-0", "02-sparse-autoencoder-l1-1e-4",
+    "03-deep-autoencoder", "04-convolutional-autoencoder", "05-denoising-autoencoder",
+    "06-sequence-autoencoder", "07-variational-autoencoder", "08-convolutional-vae",
+    "09-what-autoencoders-are-for",  # the anomaly detector
+    *(f"10-how-small-can-the-code-be-{size}" for size in (2, 4, 8, 16, 64, 128)),  # 32 is chapter 1's
+    "11-a-faster-recipe-article", "11-a-faster-recipe-fast",
+}
+# Models whose full runs were still training when the shipped ones landed (issue 13). The
+# test below fails as soon as one of them is shipped, so this set can only shrink; the
+# pages of chapters that load them still show their earlier full runs.
+NOT_YET_SHIPPED: set[str] = set()
+
+
+def test_every_model_of_the_book_is_shipped():
+    assert set(MODELS) == BOOK_MODELS - NOT_YET_SHIPPED, (
+        f"not shipped: {sorted(BOOK_MODELS - NOT_YET_SHIPPED - set(MODELS))}, "
+        f"unexpected: {sorted(set(MODELS) - BOOK_MODELS)}, shipped but still marked pending: "
+        f"{sorted(NOT_YET_SHIPPED & set(MODELS))}")
+    for text in (ROOT / "notebooks").glob("[0-9][0-9]-*.md"):  # the names written out in the chapters
         for call in ("ae.load_reference(", "ae.reference_model(", "ae.reference_history("):
-            named |= {part.split(")")[0].split(",")[-1].strip() for part in source.split(call)[1:]}
-    literal = {name.strip('"') for name in named if name.startswith('"')}
-    assert literal <= set(MODELS), f"loaded but not shipped: {sorted(literal - set(MODELS))}"
+            for part in text.read_text().split(call)[1:]:
+                name = part.split(")")[0].split(",")[-1].strip()
+                if name.startswith('"'):
+                    assert name.strip('"') in BOOK_MODELS, f"{text.name} loads {name}, which the book does not ship"
 
 
 @pytest.fixture(scope="module")

@@ -218,11 +218,11 @@ def test_only_the_reference_profile_writes_the_books_records(tmp_path, monkeypat
 
     monkeypatch.setenv("AE_PROFILE", "reference")
     monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "no-models"))
-    record = save_results("toy", history, extra={"floor": 0.24})
+    record = save_results("toy", history, floor=np.float32(0.25))  # NumPy numbers are stored as plain ones
     stored = json.loads((tmp_path / "results/toy.json").read_text())
     assert stored == record
     assert record["best_val_loss"] == 0.45 and record["best_epoch"] == 1 and record["final_val_loss"] == 0.46
-    assert record["floor"] == 0.24 and record["epochs"] == 2 and record["backend"] == keras.backend.backend()
+    assert record["floor"] == 0.25 and type(record["floor"]) is float and record["epochs"] == 2 and record["backend"] == keras.backend.backend()
     assert record["seconds"] is None  # no epoch log of this run: no invented timings
     log = tmp_path / "runs/full/toy-second-model/history.json"
     log.parent.mkdir(parents=True)
