@@ -223,7 +223,7 @@ def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int
         return {"metric": metric, "value": entries[epoch][metric], "epoch": epoch + 1}
     (_, _), (x_test, _) = load_fashion_mnist("image" if len(model.encoder.input_shape) == 4 else "flat")
     model.compile()
-    value = model.evaluate(x_test, batch_size=128, verbose=0)
+    value = model.evaluate(x_test, batch_size=128, verbose=0, return_dict=True)["loss"]
     return {"metric": "test -ELBO, one sample per image, batch 128, Sampling seed as saved", "value": float(value)}
 
 
