@@ -19,8 +19,10 @@ NOTEBOOKS := $(wildcard notebooks/$(CHAPTER).ipynb)
 FASHION_MNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 MATHJAX := .cache/npm/node_modules/mathjax
 MATHJAX_VERSION := 3.2.2
+ONNXRUNTIME_WEB := .cache/npm/node_modules/onnxruntime-web
+ONNXRUNTIME_WEB_VERSION := 1.30.0
 
-.PHONY: book test unit notebooks twins build build-offline mathjax site browser apt backend-check test-jax test-torch full pages sync data clean
+.PHONY: book test unit notebooks twins build build-offline mathjax onnxruntime-web explorer site browser apt backend-check test-jax test-torch full pages sync data clean
 
 # Debian and Ubuntu ship `venv` without ensurepip; python3-venv adds it.
 $(STAMP): requirements.txt pyproject.toml
@@ -54,18 +56,29 @@ data: $(STAMP)
 
 book: data build
 
-build: $(STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+# The latent explorer of chapters 7 and 8 runs onnxruntime-web, served with the site.
+build: $(STAMP) $(ONNXRUNTIME_WEB)/dist/ort.wasm.min.js
+	AE_ONNXRUNTIME_WEB=$(ONNXRUNTIME_WEB) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # The same build with MathJax served from a local copy, for the offline browser test.
-build-offline: $(STAMP) $(MATHJAX)/es5/tex-mml-chtml.js
-	AE_LOCAL_MATHJAX=$(MATHJAX) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+build-offline: $(STAMP) $(MATHJAX)/es5/tex-mml-chtml.js $(ONNXRUNTIME_WEB)/dist/ort.wasm.min.js
+	AE_LOCAL_MATHJAX=$(MATHJAX) AE_ONNXRUNTIME_WEB=$(ONNXRUNTIME_WEB) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 mathjax: $(MATHJAX)/es5/tex-mml-chtml.js
+onnxruntime-web: $(ONNXRUNTIME_WEB)/dist/ort.wasm.min.js
 
 $(MATHJAX)/es5/tex-mml-chtml.js:
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=npm
 	npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
+
+$(ONNXRUNTIME_WEB)/dist/ort.wasm.min.js:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=npm
+	npm install --silent --no-audit --no-fund --prefix .cache/npm onnxruntime-web@$(ONNXRUNTIME_WEB_VERSION)
+
+# ONNX copies of the shipped VAEs for the explorer; run again whenever one of them changes.
+explorer: $(STAMP)
+	$(BIN)/python -m pip install --quiet "tf2onnx>=1.16" "onnx>=1.16"
+	$(BIN)/python tools/export_explorer.py
 
 # Debian's Chromium and its driver, for the browser test.
 browser:
