@@ -111,10 +111,15 @@
       this.plane.width = this.plane.height = this.size;
       this.drawPlane();
       this.drawLegend();
+      try {
+        await this.measure();
+        await this.show([this.size / 2, this.size / 2]);
+      } catch (error) {
+        this.root.dataset.state = "error";
+        this.say(`The explorer's model does not run in this browser: ${error.message || error}. The figures of this chapter show the same plane.`, true);
+        return;
+      }
       this.connect();
-      await this.measure();
-      this.pixel = [this.size / 2, this.size / 2];
-      await this.show(this.pixel);
       this.root.dataset.state = "ready";
       this.say("Move the pointer over the plane (or focus it and use the arrow keys) to decode a point; click two points to see the path between them.");
     }
@@ -189,7 +194,7 @@
       return this.model.startsWith("08-") ? [1, 28, 28, 1] : [1, 784];
     }
 
-    paint(canvas, pixels, offset) {
+    paint(pixels, offset) {
       const small = document.createElement("canvas");
       small.width = small.height = 28;
       const context = small.getContext("2d");
@@ -206,7 +211,7 @@
       this.pixel = pixel;
       const code = this.code(pixel);
       const pixels = await this.decode([code]);
-      const small = this.paint(null, pixels, 0);
+      const small = this.paint(pixels, 0);
       this.decoded.getContext("2d").drawImage(small, 0, 0);
       const big = this.image.getContext("2d");
       big.imageSmoothingEnabled = false;
@@ -228,7 +233,7 @@
       context.imageSmoothingEnabled = false;
       context.clearRect(0, 0, this.path.width, this.path.height);
       for (let i = 0; i < PATH_STEPS; i++) {
-        context.drawImage(this.paint(null, pixels, 784 * i), 56 * i, 0, 56, 56);
+        context.drawImage(this.paint(pixels, 784 * i), 56 * i, 0, 56, 56);
         await new Promise((resolve) => setTimeout(resolve, 60)); // the strip fills in as a short animation
       }
       this.root.dataset.path = "drawn";
