@@ -65,3 +65,9 @@ def test_aehelpers_builds_as_the_wheel_colab_installs(tmp_path):
 def test_models_are_downloaded_from_the_configured_repository():
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
     assert manifest["base_url"] == set_repository.models_url(URL, BRANCH), "run tools/set_repository.py"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "latent-explorer" in p.with_suffix(".md").read_text()],
+                         ids=lambda p: p.stem)
+def test_a_chapter_with_an_explorer_links_to_its_live_copy_on_the_site(path):
+    assert f"{set_repository.site_url(URL)}notebooks/{path.stem}.html" in path.with_suffix(".md").read_text()

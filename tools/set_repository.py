@@ -90,6 +90,23 @@ def models_url(url: str, branch: str) -> str:
     return f"https://raw.githubusercontent.com/{url.removeprefix('https://github.com/')}/{branch}/models/"
 
 
+def site_url(url: str) -> str:
+    """Where GitHub Pages publishes the site (.github/workflows/book.yml deploys it)."""
+    owner, name = url.removeprefix("https://github.com/").split("/")
+    return f"https://{owner}.github.io/{name}/"
+
+
+SITE_LINK = re.compile(r"https://[\w.-]+\.github\.io/[\w.-]+/(?=notebooks/)")
+
+
+def update_site_links(url: str) -> None:
+    """Point the chapters' links to the live site (the latent explorer's) at its address."""
+    for text in chapter_texts():
+        source = text.read_text()
+        if SITE_LINK.search(source):
+            text.write_text(SITE_LINK.sub(site_url(url), source))
+
+
 def update_manifest(url: str, branch: str) -> None:
     path = ROOT / "models" / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -112,5 +129,6 @@ if __name__ == "__main__":
         update_notebook(text, url, branch)
     update_readme(url, branch)
     update_manifest(url, branch)
+    update_site_links(url)
     print(f"repository {url} (branch {branch}) written into {len(chapter_texts())} chapters, README.md "
           "and models/manifest.json")

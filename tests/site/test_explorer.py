@@ -101,6 +101,8 @@ def test_the_explorer_loads_and_decodes_in_time(site, name):
     print(f"{name}: model loaded in {load_ms:.0f} ms, median decode {decode_ms:.2f} ms")
     assert load_ms < LOAD_BUDGET_MS and decode_ms < DECODE_BUDGET_MS[name]
     assert f"{decode_ms:.1f} ms" in root.find_element(By.CSS_SELECTOR, ".explorer-timing").text  # written on the page
+    target = ROOT / "_build" / f"screenshot-explorer-{name}.png"  # for people to look at
+    assert root.screenshot(str(target)) and target.stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("name", MODELS)
