@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
