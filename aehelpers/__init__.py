@@ -24,6 +24,7 @@ from aehelpers.evaluation import (  # noqa: E402
     reconstruction_errors,
     roc_auc,
     roc_curve,
+    vote_accuracy,
 )
 from aehelpers.plotting import (  # noqa: E402
     plot_against_time,
@@ -87,4 +88,5 @@ __all__ = [
     "roc_curve",
     "run_dir",
     "save_results",
+    "vote_accuracy",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from keras import ops
+from scipy.spatial import cKDTree
 
 from aehelpers.data import check_pixels
 
@@ -17,9 +19,10 @@ def _as_codes(codes: np.ndarray, name: str) -> np.ndarray:
 def nearest_neighbours(reference: np.ndarray, queries: np.ndarray, k: int = 5, chunk: int = 1024) -> np.ndarray:
     """Indices of the ``k`` nearest reference codes (Euclidean) of every query, nearest first.
 
-    A brute-force search by matrix products, ``|q - r|^2 = |q|^2 - 2 q.r + |r|^2``, done
-    ``chunk`` queries at a time: exact, fast in any dimension (tree searches degrade to
-    brute force well before the 784 dimensions of raw pixels) and light on memory.
+    In up to three dimensions (a VAE's latent plane) a k-d tree finds them exactly, in
+    double precision. Above that, a tree search degrades to brute force, so it is done
+    by matrix products, ``|q - r|^2 = |q|^2 - 2 q.r + |r|^2``, ``chunk`` queries at a time,
+    with ``keras.ops`` (the backend's matrix product and ``top_k`` use every core).
 
     Args:
         reference: ``(n, d)`` codes to search in.
@@ -38,15 +41,17 @@ def nearest_neighbours(reference: np.ndarray, queries: np.ndarray, k: int = 5, c
         )
     if not 1 <= k <= len(reference):
         raise ValueError(f"k must be between 1 and the number of reference codes ({len(reference)}), got {k}.")
-    reference_norms = np.einsum("ij,ij->i", reference, reference)
+    if reference.shape[1] <= 3:
+        _, found = cKDTree(reference.astype("float64")).query(queries.astype("float64"), k=k)
+        return np.asarray(found, dtype=np.int64).reshape(len(queries), k)
+    candidates = ops.convert_to_tensor(reference)
+    norms = ops.sum(ops.square(candidates), axis=1)
     result = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), chunk):
-        block = queries[start : start + chunk]
-        distances = reference_norms[None, :] - 2.0 * block @ reference.T
+        block = ops.convert_to_tensor(queries[start : start + chunk])
         # The query's own norm is the same for every candidate: it cannot change the order.
-        candidates = np.argpartition(distances, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(distances, candidates, axis=1).argsort(axis=1, kind="stable")
-        result[start : start + chunk] = np.take_along_axis(candidates, order, axis=1)
+        distances = norms[None, :] - 2.0 * ops.matmul(block, ops.transpose(candidates))
+        result[start : start + chunk] = ops.convert_to_numpy(ops.top_k(-distances, k=k, sorted=True)[1])
     return result
 
 
@@ -74,7 +79,21 @@ def knn_accuracy(
     test_labels = np.asarray(test_labels)
     if len(train_labels) != len(np.asarray(train_codes)) or len(test_labels) != len(np.asarray(test_codes)):
         raise ValueError("each code needs exactly one label.")
-    neighbours = nearest_neighbours(train_codes, test_codes, k=k)
+    return vote_accuracy(nearest_neighbours(train_codes, test_codes, k=k), train_labels, test_labels)
+
+
+def vote_accuracy(neighbours: np.ndarray, train_labels: np.ndarray, test_labels: np.ndarray) -> float:
+    """Accuracy of the majority vote of neighbours found already (ties go to the smallest label).
+
+    Args:
+        neighbours: ``(m, k)`` indices into the training set, one row per test item, as
+            :func:`nearest_neighbours` returns them (its first ``k`` columns give the k-NN vote).
+        train_labels: ``(n,)`` integer labels of the training set.
+        test_labels: ``(m,)`` true labels of the test items.
+    """
+    train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
+    if neighbours.ndim != 2 or len(neighbours) != len(test_labels):
+        raise ValueError(f"neighbours must have one row per test label, got {neighbours.shape} for {len(test_labels)} labels.")
     votes = train_labels[neighbours]
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
     counts = np.apply_along_axis(np.bincount, 1, votes, minlength=n_classes)

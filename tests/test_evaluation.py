@@ -28,6 +28,18 @@ def test_knn_rejects_bad_shapes_and_k():
         knn_accuracy(np.zeros((5, 2)), np.zeros(5, int), np.zeros((3, 2)), np.zeros(3, int), k=6)
 
 
+def test_the_first_k_of_ten_neighbours_vote_as_a_k_nearest_neighbour_search_does():
+    from aehelpers.evaluation import nearest_neighbours, vote_accuracy
+
+    rng = np.random.default_rng(3)
+    train, test = rng.normal(size=(500, 4)), rng.normal(size=(200, 4))
+    train_labels, test_labels = rng.integers(0, 10, 500), rng.integers(0, 10, 200)
+    ten = nearest_neighbours(train, test, k=10)
+    assert vote_accuracy(ten[:, :5], train_labels, test_labels) == knn_accuracy(train, train_labels, test, test_labels, k=5)
+    with pytest.raises(ValueError, match="one row per test label"):
+        vote_accuracy(ten[:, :5], train_labels, test_labels[:10])
+
+
 def test_nearest_neighbours_match_a_direct_search_in_high_dimension():
     from aehelpers.evaluation import nearest_neighbours
 
