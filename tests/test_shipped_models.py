@@ -139,3 +139,9 @@ def test_pages_that_quote_one_model_agree():
     assert uses["knn5_accuracy"]["VAE latent means (2)"] == vae["knn5_latent_accuracy"]
     basic_end = float(np.mean(RESULTS["01-basic-autoencoder"]["history"]["val_loss"][-5:]))
     assert sizes["end_val_loss_by_code_size"]["32"] == pytest.approx(basic_end, abs=1e-12)
+
+
+def test_the_readme_states_how_many_models_ship_and_how_large_they_are():
+    readme = (ROOT / "README.md").read_text()
+    total = sum(entry["bytes"] + (models_dir() / entry["history"]).stat().st_size for entry in MODELS.values())
+    assert f"**{len(MODELS)} models, {total / 1e6:.1f} MB**" in readme
