@@ -1,9 +1,9 @@
 """The record of each chapter: its numbers, for the results page and the tests.
 
 :func:`save_results` writes ``book/results/<chapter>.json`` when the page is made from
-the shipped models (the reference profile, in which the book's pages are executed), and
-into the run's folder otherwise, so that neither a retraining nor a test run can
-overwrite the book's numbers.
+the shipped models (the reference profile, in which the book's pages are executed;
+re-making a page writes the same numbers again), and into the run's folder otherwise,
+so that neither a retraining nor a test run overwrites the book's numbers.
 """
 
 from __future__ import annotations
@@ -110,6 +110,10 @@ def save_results(
     from aehelpers.reference import shipped_trained_on
     from aehelpers.training import epoch_log, run_dir
 
+    taken = {"chapter", "profile", "epochs", "final_loss", "final_val_loss", "best_val_loss", "best_epoch", "seconds",
+             "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops", "cpu_peak_gflops", "history"}
+    if clash := sorted(taken & set(numbers)):
+        raise ValueError(f"save_results fills {', '.join(clash)} itself: give your numbers other names.")
     values = dict(getattr(history, "history", history))
     if not values.get("loss"):
         raise ValueError("history has no 'loss' values: pass what model.fit returned.")
@@ -145,8 +149,8 @@ def save_results(
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "forward_flops": flops,
-        # The peak of the machine that trained the model, which need not be this one.
-        "cpu_peak_gflops": (trained_on or [{}])[-1].get("cpu_peak_gflops", cpu_peak_gflops()),
+        # The peak of the machine that trained the model (None where its log does not say).
+        "cpu_peak_gflops": trained_on[-1].get("cpu_peak_gflops") if trained_on else cpu_peak_gflops(),
         **json.loads(json.dumps(numbers, default=_plain)),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }

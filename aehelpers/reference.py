@@ -16,8 +16,8 @@ A later chapter that only uses an earlier chapter's model loads it, frozen, with
 
 In the reference profile (the default) :func:`load_reference` copies the shipped weights
 into the model and returns the reference run's history; in the full and quick profiles it
-returns None and the chapter trains. A full-profile run ships its model when it finishes
-(:class:`ShipModel`, added by :func:`aehelpers.resumable`).
+returns None and the chapter trains. Under ``make full`` (``AE_SHIP=1``) a full run ships
+its model when it finishes (:class:`ShipModel`, added by :func:`aehelpers.resumable`).
 
 Where the repository's files are absent (Colab, a pip install of ``aehelpers``), the
 files are downloaded from the manifest's ``base_url`` (``AE_MODELS_URL`` overrides it)
@@ -36,7 +36,7 @@ from typing import Any
 import keras
 
 from aehelpers.profile import current_profile
-from aehelpers.records import project_root
+from aehelpers.records import project_root, write_json
 from aehelpers.vae import VAE  # registered: shipped VAEs load in safe mode
 from aehelpers.training import EpochLog, history_from_log, run_dir
 
@@ -65,9 +65,20 @@ def models_dir() -> Path:
 
 
 def manifest() -> dict[str, Any]:
-    """The manifest: ``{"base_url": ..., "models": {name: entry}}`` (empty when absent)."""
+    """The manifest: ``{"base_url": ..., "models": {name: entry}}``.
+
+    Raises:
+        ReferenceModelError: the manifest is missing or unreadable (an ``AE_MODELS_DIR``
+            that names the wrong folder, say): chapters would otherwise train everything.
+    """
     path = models_dir() / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else {"base_url": None, "models": {}}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ReferenceModelError(
+            f"The list of the book's models, {path}, cannot be read ({type(error).__name__}: {error}). "
+            f"Check {MODELS_DIR_VARIABLE} if you set it, or restore the file (git checkout -- models/{MANIFEST})."
+        ) from error
 
 
 def sha256_of_file(path: Path) -> str:
@@ -126,7 +137,9 @@ def shipped_file(name: str, kind: str = "file") -> Path:
     except Exception as error:  # a network error, an HTTP error or a checksum mismatch
         raise ReferenceModelError(
             f"Could not get the reference file {filename} from {url} ({type(error).__name__}: "
-            f"{error}). Check the connection and run the cell again, or {how_to_train(name)}."
+            f"{error}). Check the connection and run the cell again; if the file arrived but its "
+            "SHA-256 differs, the book's models were updated since this copy of aehelpers was "
+            f"installed: install it again. Or {how_to_train(name)}."
         ) from error
     return Path(path)
 
@@ -199,7 +212,7 @@ def reference_model(name: str) -> keras.Model:
     """
     model = keras.saving.load_model(shipped_file(name), safe_mode=True, compile=False)
     model.trainable = False
-    print(f"Loaded the book's trained {name} from chapter {int(_entry(name)['chapter'][:2])}.")
+    print(f"Loaded the book's trained {name} (from {_entry(name)['chapter']}).")
     return model
 
 
@@ -245,17 +258,20 @@ def ship(model: keras.Model, name: str, folder: Path, best_weights: bool, monito
     target = models_dir()
     target.mkdir(parents=True, exist_ok=True)
     model_file, log_file = target / f"{name}.keras", target / f"{name}.history.json"
-    copy.save(model_file)
-    log_file.write_text(json.dumps(entries, indent=1) + "\n")
-    stored = keras.saving.load_model(model_file, safe_mode=True, compile=False)
+    # Written under other names first and renamed, manifest last: a kill leaves the old
+    # model, or the new one not yet listed, never a listed file with another checksum.
+    partial = target / f"{name}.partial.keras"
+    copy.save(partial)
+    write_json(log_file.with_suffix(".partial"), entries)
+    stored = keras.saving.load_model(partial, safe_mode=True, compile=False)
     sessions = folder / "trained_on.json"
     chapter = next((p.stem for p in (project_root() / "notebooks").glob(f"{name[:2]}-*.ipynb")), name)
     entry = {
         "file": model_file.name,
-        "sha256": sha256_of_file(model_file),
-        "bytes": model_file.stat().st_size,
+        "sha256": sha256_of_file(partial),
+        "bytes": partial.stat().st_size,
         "history": log_file.name,
-        "history_sha256": sha256_of_file(log_file),
+        "history_sha256": sha256_of_file(log_file.with_suffix(".partial")),
         "parameters": copy.count_params(),
         "chapter": chapter,
         "run": f"runs/full/{name}",
@@ -264,10 +280,12 @@ def ship(model: keras.Model, name: str, folder: Path, best_weights: bool, monito
         "test_figure": _test_figure(stored, entries, epoch, monitor),
         "trained_on": json.loads(sessions.read_text()) if sessions.is_file() else None,
     }
-    book = manifest()
+    book = manifest() if (target / MANIFEST).is_file() else {"base_url": None, "models": {}}
     book["models"][name] = entry
     book["models"] = dict(sorted(book["models"].items()))
-    (target / MANIFEST).write_text(json.dumps(book, indent=1) + "\n")
+    partial.replace(model_file)
+    log_file.with_suffix(".partial").replace(log_file)
+    write_json(target / MANIFEST, book)
     print(f"shipped {name}: {_size(entry['bytes'])}, {entry['parameters']:,} parameters, "
           f"{entry['test_figure']['metric']} {entry['test_figure']['value']:.4f}")
     return entry
@@ -285,7 +303,7 @@ class ShipModel(keras.callbacks.Callback):
         self.name, self.log, self.best_weights, self.monitor = name, log, best_weights, monitor
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        entry = _entry(self.name)
+        entry = _entry(self.name) if (models_dir() / MANIFEST).is_file() else None
         shipped = entry and (models_dir() / entry["history"]).is_file() and \
             json.loads((models_dir() / entry["history"]).read_text()) == self.log.entries
         if self.log.trained or not shipped:  # a restored run is shipped once

@@ -13,8 +13,9 @@ keeps its files in ``runs/<full|quick>/<name>/`` (ignored by git):
   from another's backup;
 * ``best.weights.h5`` (with ``best_weights=True``): the epoch with the lowest validation loss.
 
-In the full profile the finished model is also shipped to ``models/``
-(:mod:`aehelpers.reference`); :mod:`aehelpers.records` keeps the numbers of each chapter.
+Under ``make full`` (the full profile with ``AE_SHIP=1``) the finished model also
+replaces the book's in ``models/`` (:mod:`aehelpers.reference`); a reader's own full run
+stays in its run folder. :mod:`aehelpers.records` keeps the numbers of each chapter.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from aehelpers.profile import current_profile
 from aehelpers.records import device_description, project_root, write_json
 
 RUNS_DIR_VARIABLE = "AE_RUNS_DIR"
+SHIP_VARIABLE = "AE_SHIP"  # "1": a finished full run replaces the book's model in models/ (make full sets it)
 
 
 def run_dir(name: str) -> Path:
@@ -216,8 +218,8 @@ def resumable(
     """Return the callbacks that make ``model.fit`` resumable and logged (see module doc).
 
     Args:
-        name: the run's name, e.g. ``"04-convolutional-autoencoder"``; in the full profile
-            the model is shipped under it.
+        name: the run's name, e.g. ``"04-convolutional-autoencoder"``; with ``AE_SHIP=1``
+            (``make full``) a full-profile run ships its model under it.
         best_weights: also keep the weights of the best ``monitor`` value in
             ``best.weights.h5``; those are the weights shipped.
         monitor: the metric that decides "best" (lower is better).
@@ -233,7 +235,7 @@ def resumable(
             if (folder / "backup").is_dir() and (folder / "history.json").is_file() else []
         callbacks.append(BestWeights(str(folder / "best.weights.h5"), monitor=monitor, save_best_only=True,
                                      save_weights_only=True, initial_value_threshold=min(seen) if seen else None))
-    if current_profile() == "full":
+    if current_profile() == "full" and os.environ.get(SHIP_VARIABLE) == "1":
         callbacks.append(ShipModel(name, log, best_weights, monitor))
     # The backup goes last: an epoch counts as done only once its log entry and best
     # weights are written. It is kept after the last epoch (running the cell again

@@ -22,9 +22,11 @@ def images():
 
 @pytest.fixture
 def full_run_in_tmp(tmp_path, monkeypatch):
-    """A full-profile run whose run folders and results records live under tmp_path."""
+    """A full-profile run (as make full makes it) whose run folders, records and shipped
+    models live under tmp_path."""
     monkeypatch.setenv("AE_PROFILE", "full")
     monkeypatch.setenv("AE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("AE_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("AE_SHIP", "1")  # as under make full: a finished run ships its model there
     return tmp_path

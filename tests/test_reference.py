@@ -132,3 +132,27 @@ def test_a_bad_download_names_the_file_and_says_how_to_train(only_the_manifest, 
         (served / "toy.keras").unlink()
     with pytest.raises(ReferenceModelError, match=r"Could not get the reference file toy\.keras from http://127\.0\.0\.1.*AE_PROFILE=full"):
         load_reference(tiny_model(), "toy")
+
+
+def test_a_missing_manifest_is_an_error_not_a_silent_training(shipped, monkeypatch, tmp_path):
+    monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "not-the-models"))
+    with pytest.raises(ReferenceModelError, match="cannot be read.*AE_MODELS_DIR"):
+        load_reference(tiny_model(), "toy")
+
+
+def test_a_readers_own_full_run_does_not_replace_the_books_model(shipped, monkeypatch):
+    _, folder = shipped
+    before = (folder / "manifest.json").read_text()
+    monkeypatch.setenv("AE_PROFILE", "full")
+    monkeypatch.delenv("AE_SHIP")
+    x = np.random.default_rng(1).random((64, 6)).astype("float32")
+    tiny_model().fit(x, x, epochs=4, verbose=0, callbacks=resumable("toy-mine", progress=False))
+    assert (folder / "manifest.json").read_text() == before and not (folder / "toy-mine.keras").exists()
+
+
+def test_a_later_chapter_gets_a_frozen_copy(shipped):
+    from aehelpers.reference import reference_model
+
+    model, _ = shipped
+    loaded = reference_model("toy")
+    assert not loaded.trainable and loaded.count_params() == model.count_params()

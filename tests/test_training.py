@@ -217,7 +217,9 @@ def test_only_the_reference_profile_writes_the_books_records(tmp_path, monkeypat
     assert json.loads((tmp_path / "runs/full/toy/results.json").read_text())["profile"] == "full"
 
     monkeypatch.setenv("AE_PROFILE", "reference")
-    monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("AE_MODELS_DIR", str(tmp_path / "models"))  # toy is not shipped there
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "manifest.json").write_text('{"base_url": null, "models": {}}')
     record = save_results("toy", history, floor=np.float32(0.25))  # NumPy numbers are stored as plain ones
     stored = json.loads((tmp_path / "results/toy.json").read_text())
     assert stored == record
@@ -231,6 +233,8 @@ def test_only_the_reference_profile_writes_the_books_records(tmp_path, monkeypat
     assert timed["seconds"] == 8.0 and timed["seconds_per_epoch"] == 4.0
     with pytest.raises(ValueError, match="no 'loss'"):
         save_results("toy", {})
+    with pytest.raises(ValueError, match="fills epochs itself"):
+        save_results("toy", history, epochs=3)
 
 
 def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
@@ -238,7 +242,11 @@ def test_resumable_returns_keras_callbacks(tmp_path, monkeypatch):
     monkeypatch.setenv("AE_PROFILE", "reference")
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
     assert kinds == ["EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
-    monkeypatch.setenv("AE_PROFILE", "full")  # a full run ships its model when it ends
+    monkeypatch.setenv("AE_PROFILE", "full")  # a reader's own full run: kept in its run folder only
+    monkeypatch.delenv("AE_SHIP", raising=False)
+    kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
+    assert kinds == ["EpochLog", "CompactProgress", "BestWeights", "BackupAndRestore"]
+    monkeypatch.setenv("AE_SHIP", "1")  # make full: the run ships its model when it ends
     kinds = [type(c).__name__ for c in resumable("toy", best_weights=True)]
     assert kinds == ["EpochLog", "CompactProgress", "BestWeights", "ShipModel", "BackupAndRestore"]
 

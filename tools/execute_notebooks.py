@@ -32,6 +32,7 @@ def sync(path: Path) -> None:
 def execute(path: Path, profile: str, timeout: int | None) -> float:
     """Run one notebook in place under ``profile``; return the seconds it took."""
     os.environ["AE_PROFILE"] = profile
+    os.environ["AE_SHIP"] = "1" if profile == "full" else "0"  # make full replaces the book's models
     # The text twin may hold edits newer than the .ipynb: bring them in first, or the
     # sync after execution (the .ipynb then being newer) would overwrite them.
     sync(path)
