@@ -67,6 +67,7 @@ def export(name: str, x_test: np.ndarray, y_test: np.ndarray) -> None:
         "class_names": list(ae.CLASS_NAMES),
         "extent": extent,
         "pixels": PLANE_PIXELS,
+        "encoder_input": list(vae.encoder.inputs[0].shape[1:]),
         "codes": np.round(means, 3).tolist(),
         "labels": y_test.tolist(),
     }

@@ -67,22 +67,25 @@
       const row = element("div", { class: "explorer-row" }, root);
       const planeBox = element("div", { class: "explorer-plane-box" }, row);
       this.plane = element("canvas", {
-        class: "explorer-plane", tabindex: "0",
-        "aria-label": "The latent plane. Move the pointer over it, or focus it and use the arrow keys, to decode a point; click two points to decode the path between them.",
+        class: "explorer-plane", tabindex: "0", role: "img",
+        "aria-label": "The latent plane, the test images at their codes coloured by class. Move the pointer over it, or focus it and use the arrow keys, to decode a point; click two points, or press Enter at two points, to decode the path between them.",
       }, planeBox);
       this.legend = element("div", { class: "explorer-legend" }, planeBox);
       const side = element("div", { class: "explorer-side" }, row);
       element("p", { class: "explorer-caption" }, side, "Decoded image");
-      this.image = element("canvas", { class: "explorer-image", width: "168", height: "168" }, side);
+      this.image = element("canvas", { class: "explorer-image", width: "168", height: "168", role: "img",
+                                        "aria-label": "The decoded image" }, side);
       this.decoded = element("canvas", { class: "explorer-decoded", width: "28", height: "28", hidden: "" }, side);
       this.coords = element("p", { class: "explorer-coords" }, side, "z = (–, –)");
       element("p", { class: "explorer-caption" }, side, "Draw a garment (white on black)");
-      this.pad = element("canvas", { class: "explorer-pad", width: "140", height: "140" }, side);
+      this.pad = element("canvas", { class: "explorer-pad", width: "140", height: "140", role: "img",
+                                      "aria-label": "Drawing pad, 28 by 28 pixels, white on black" }, side);
       const buttons = element("div", { class: "explorer-buttons" }, side);
       this.encodeButton = element("button", { type: "button", class: "explorer-encode" }, buttons, "Place it on the plane");
       this.clearButton = element("button", { type: "button", class: "explorer-clear" }, buttons, "Clear");
       element("p", { class: "explorer-caption" }, root, "The straight path between the last two points you clicked:");
-      this.path = element("canvas", { class: "explorer-path", width: String(PATH_STEPS * 56), height: "56" }, root);
+      this.path = element("canvas", { class: "explorer-path", width: String(PATH_STEPS * 56), height: "56", role: "img",
+                                       "aria-label": "Images decoded along the path between two points" }, root);
       this.timing = element("p", { class: "explorer-timing" }, root);
     }
 
@@ -190,8 +193,7 @@
     }
 
     encoderShape() {
-      // The convolutional encoder takes 28 x 28 x 1 images, the MLP encoder 784 pixels.
-      return this.model.startsWith("08-") ? [1, 28, 28, 1] : [1, 784];
+      return [1, ...this.data.encoder_input]; // 784 pixels (MLP) or 28 x 28 x 1 (convolutional)
     }
 
     paint(pixels, offset) {
@@ -207,7 +209,29 @@
       return small;
     }
 
-    async show(pixel) {
+    // onnxruntime-web runs one inference of a session at a time: pointer moves that arrive
+    // while a decode runs wait, and only the latest of them is decoded.
+    show(pixel) {
+      this.pending = pixel;
+      if (!this.showing) {
+        this.showing = (async () => {
+          try {
+            while (this.pending) {
+              const next = this.pending;
+              this.pending = null;
+              await this.decodeAndDraw(next);
+            }
+          } catch (error) {
+            this.say(`Decoding failed: ${error.message || error}.`, true);
+          } finally {
+            this.showing = null;
+          }
+        })();
+      }
+      return this.showing;
+    }
+
+    async decodeAndDraw(pixel) {
       this.pixel = pixel;
       const code = this.code(pixel);
       const pixels = await this.decode([code]);
@@ -217,12 +241,14 @@
       big.imageSmoothingEnabled = false;
       big.drawImage(small, 0, 0, this.image.width, this.image.height);
       this.coords.textContent = `z = (${code[0].toFixed(2)}, ${code[1].toFixed(2)})`;
+      this.image.setAttribute("aria-label", `The image decoded at z = (${code[0].toFixed(2)}, ${code[1].toFixed(2)})`);
       this.root.dataset.pixel = pixel.join(",");
       this.root.dataset.code = code.map((v) => v.toFixed(6)).join(",");
       this.drawMarkers();
     }
 
     async playPath() {
+      await this.showing; // one inference at a time
       const [a, b] = this.endpoints.map((pixel) => this.code(pixel));
       const codes = Array.from({ length: PATH_STEPS }, (_, i) => {
         const t = i / (PATH_STEPS - 1);
@@ -249,6 +275,21 @@
       return pixel[0] >= 0 && pixel[1] >= 0 && pixel[0] < this.size && pixel[1] < this.size;
     }
 
+    addEndpoint(pixel) {
+      if (this.endpoints.length === 2) { // a new pair: the old strip goes
+        this.endpoints = [];
+        this.path.getContext("2d").clearRect(0, 0, this.path.width, this.path.height);
+        delete this.root.dataset.path;
+      }
+      this.endpoints.push(pixel);
+      this.drawMarkers();
+      if (this.endpoints.length === 2) {
+        this.playPath().catch((error) => this.say(`Decoding the path failed: ${error.message || error}.`, true));
+      } else {
+        this.say("Now choose a second point: the path between the two is decoded below.");
+      }
+    }
+
     connect() {
       this.plane.addEventListener("pointermove", (event) => {
         const pixel = this.pixelFromEvent(event);
@@ -257,22 +298,23 @@
       this.plane.addEventListener("pointerleave", () => {
         this.say("The pointer left the plane: the image shows the last point decoded. Move it back over the plane to go on.");
       });
-      this.plane.addEventListener("pointerenter", () => this.say("Decoding the point under the pointer."));
-      this.plane.addEventListener("click", async (event) => {
+      this.plane.addEventListener("click", (event) => {
         const pixel = this.pixelFromEvent(event);
-        if (!this.inside(pixel)) return;
-        this.endpoints = this.endpoints.length === 2 ? [pixel] : [...this.endpoints, pixel];
-        this.drawMarkers();
-        if (this.endpoints.length === 2) await this.playPath();
-        else this.say("Now click a second point: the path between the two is decoded below.");
+        if (this.inside(pixel)) this.addEndpoint(pixel);
       });
       this.plane.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          this.addEndpoint(this.pixel);
+          return;
+        }
         const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
         if (!(event.key in moves)) return;
         event.preventDefault();
         const [dx, dy] = moves[event.key];
-        const next = [this.pixel[0] + dx * KEY_STEP, this.pixel[1] + dy * KEY_STEP];
-        if (!this.inside(next)) {
+        const clamp = (value) => Math.min(this.size - 1, Math.max(0, value));
+        const next = [clamp(this.pixel[0] + dx * KEY_STEP), clamp(this.pixel[1] + dy * KEY_STEP)];
+        if (next[0] === this.pixel[0] && next[1] === this.pixel[1]) {
           this.say("That is the edge of the plane drawn here: the marker stays inside it.");
           return;
         }
@@ -313,9 +355,12 @@
       this.clearButton.addEventListener("click", () => {
         clear();
         delete this.root.dataset.drawing;
+        delete this.root.dataset.drawingCode;
         this.say("The pad is clear.");
       });
-      this.encodeButton.addEventListener("click", () => this.placeDrawing());
+      this.encodeButton.addEventListener("click", () => {
+        this.placeDrawing().catch((error) => this.say(`Encoding the drawing failed: ${error.message || error}.`, true));
+      });
     }
 
     drawingPixels() {
@@ -328,11 +373,13 @@
     }
 
     async placeDrawing() {
+      delete this.root.dataset.drawingCode;
       const pixels = this.drawingPixels();
       if (!pixels.some((value) => value > 0.1)) {
         this.say("The pad is empty: draw a garment on it first, white on black.", true);
         return;
       }
+      await this.showing; // one inference at a time
       const code = await this.encode(pixels);
       const pixel = this.pixelOf(code).map(Math.round);
       this.root.dataset.drawing = Array.from(pixels, (v) => Math.round(v * 255)).join(",");
