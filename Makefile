@@ -56,7 +56,7 @@ data: $(STAMP)
 
 book: data build
 
-# The latent explorer of chapters 7 and 8 runs onnxruntime-web, served with the site.
+# The latent explorer of the VAE chapters runs onnxruntime-web, served with the site.
 build: $(STAMP) $(ONNXRUNTIME_WEB)/dist/ort.wasm.min.js
 	AE_ONNXRUNTIME_WEB=$(ONNXRUNTIME_WEB) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 

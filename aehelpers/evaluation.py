@@ -22,7 +22,8 @@ def nearest_neighbours(reference: np.ndarray, queries: np.ndarray, k: int = 5, c
     In up to three dimensions (a VAE's latent plane) a k-d tree finds them exactly, in
     double precision. Above that, a tree search degrades to brute force, so it is done
     by matrix products, ``|q - r|^2 = |q|^2 - 2 q.r + |r|^2``, ``chunk`` queries at a time,
-    with ``keras.ops`` (the backend's matrix product and ``top_k`` use every core).
+    with ``keras.ops`` (the backend's matrix product and ``top_k`` use every core). Among
+    candidates at exactly the same distance the order is the backend's.
 
     Args:
         reference: ``(n, d)`` codes to search in.

@@ -1,4 +1,4 @@
-"""Export the shipped VAEs for the latent explorer of chapters 7 and 8.
+"""Export the shipped VAEs (chapters 7 and 8, once shipped) for the latent explorer of their pages.
 
     python tools/export_explorer.py      # `make explorer`; rerun whenever a shipped VAE changes
 
