@@ -35,7 +35,8 @@ def site():
     with serve(SITE) as base, browser() as driver:
         # The theme reports an unset colour mode as an error on a new profile's first page,
         # as the other site tests see on the landing page: open that one first.
-        driver.get(f"{base}index.html")
+        driver.get(f"{base}book/intro.html")
+        WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
         driver.get_log("browser")
         yield base, driver
 
