@@ -7,7 +7,6 @@ fixture), every pixel within 2/255.
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -161,13 +160,6 @@ def test_bad_input_gets_a_plain_message(site):
     move_to(driver, plane, 200, 200)
     move_to(driver, plane, 200, -40)  # off the plane, above it
     assert "The pointer left the plane" in status(root).text
-
-
-@pytest.fixture
-def site_copy(tmp_path):
-    copy = tmp_path / "html"
-    shutil.copytree(SITE, copy)
-    return copy
 
 
 def test_a_model_that_fails_to_load_says_so_on_the_page(site_copy):

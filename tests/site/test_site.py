@@ -1,6 +1,5 @@
 """Browser test of the built site: run after `jupyter-book build` (make test does)."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -45,26 +44,19 @@ def test_screenshot_of_a_chapter_for_people_to_look_at(site):
     assert driver.save_screenshot(str(target)) and target.stat().st_size > 10_000
 
 
-@pytest.fixture
-def broken_copy(tmp_path):
-    copy = tmp_path / "html"
-    shutil.copytree(SITE, copy)
-    return copy
-
-
-def test_checker_catches_a_missing_figure(broken_copy):
-    page = broken_copy / "notebooks" / "01-basic-autoencoder.html"
-    first_image = next(p for p in (broken_copy / "_images").iterdir() if p.name in page.read_text())
+def test_checker_catches_a_missing_figure(site_copy):
+    page = site_copy / "notebooks" / "01-basic-autoencoder.html"
+    first_image = next(p for p in (site_copy / "_images").iterdir() if p.name in page.read_text())
     first_image.unlink()
-    with serve(broken_copy) as base, browser() as driver:
+    with serve(site_copy) as base, browser() as driver:
         problems = check_page(driver, f"{base}notebooks/01-basic-autoencoder.html", needs_math=True)
     assert any("image not loaded" in p for p in problems), problems
 
 
-def test_checker_catches_equations_that_do_not_render(broken_copy):
-    page = broken_copy / "notebooks" / "01-basic-autoencoder.html"
+def test_checker_catches_equations_that_do_not_render(site_copy):
+    page = site_copy / "notebooks" / "01-basic-autoencoder.html"
     html = page.read_text()
     page.write_text(html.replace("tex-mml-chtml.js", "missing-mathjax.js"))
-    with serve(broken_copy) as base, browser() as driver:
+    with serve(site_copy) as base, browser() as driver:
         problems = check_page(driver, f"{base}notebooks/01-basic-autoencoder.html", needs_math=True)
     assert any("not rendered" in p for p in problems), problems
