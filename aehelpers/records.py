@@ -160,7 +160,7 @@ def save_results(
     where = sorted({s["device"] for s in trained_on or []})
     print(f"{profile} profile: {record['epochs']} epochs"
           + (f", {record['seconds_per_epoch']:.1f} s per epoch" if seconds else "")
-          + (f" on {' and '.join(where)}" if where else "") + f"; record written to {_shown(path)}")
+          + (f" on {' and '.join(where)}" if where else "") + f"; record written to {relative_to_root(path)}")
     return record
 
 
@@ -169,7 +169,8 @@ def _plain(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else float(value)
 
 
-def _shown(path: Path) -> str:
+def relative_to_root(path: Path) -> str:
+    """A path relative to the book's root when it lies inside it, for messages and the manifest."""
     try:
         return str(path.relative_to(project_root()))
     except ValueError:

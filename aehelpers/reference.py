@@ -36,7 +36,7 @@ from typing import Any
 import keras
 
 from aehelpers.profile import current_profile
-from aehelpers.records import project_root, write_json
+from aehelpers.records import project_root, relative_to_root, write_json
 from aehelpers.vae import VAE  # registered: shipped VAEs load in safe mode
 from aehelpers.training import EpochLog, history_from_log, run_dir
 
@@ -274,7 +274,7 @@ def ship(model: keras.Model, name: str, folder: Path, best_weights: bool, monito
         "history_sha256": sha256_of_file(log_file.with_suffix(".partial")),
         "parameters": copy.count_params(),
         "chapter": chapter,
-        "run": f"runs/full/{name}",
+        "run": relative_to_root(folder),
         "epochs": len(entries),
         "weights": f"best epoch, {epoch + 1} of {len(entries)}" if best_weights else f"after {len(entries)} epochs",
         "test_figure": _test_figure(stored, entries, epoch, monitor),
