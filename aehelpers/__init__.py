@@ -20,6 +20,7 @@ from aehelpers.data import (  # noqa: E402
 from aehelpers.evaluation import (  # noqa: E402
     image_entropies,
     knn_accuracy,
+    linear_probe,
     nearest_neighbours,
     reconstruction_errors,
     roc_auc,
@@ -41,7 +42,8 @@ from aehelpers.plotting import (  # noqa: E402
     plot_reconstructions,
     plot_roc,
 )
-from aehelpers.profile import current_profile, epochs  # noqa: E402
+from aehelpers import likelihood  # noqa: E402  (ae.likelihood.<function>)
+from aehelpers.profile import by_profile, current_profile, epochs  # noqa: E402
 from aehelpers.reference import (  # noqa: E402
     ReferenceModelError,
     load_reference,
@@ -49,12 +51,14 @@ from aehelpers.reference import (  # noqa: E402
     reference_model,
 )
 from aehelpers.records import load_results, save_results  # noqa: E402
+from aehelpers.source import show_source  # noqa: E402
 from aehelpers.training import epoch_seconds, resumable, run_dir  # noqa: E402
 
 __all__ = [
     "CLASS_NAMES",
     "add_gaussian_noise",
     "binary_entropy_floor",
+    "by_profile",
     "current_profile",
     "DataCorruptError",
     "DataNotFoundError",
@@ -62,6 +66,7 @@ __all__ = [
     "epochs",
     "image_entropies",
     "knn_accuracy",
+    "linear_probe",
     "load_fashion_mnist",
     "load_reference",
     "load_results",
@@ -88,5 +93,6 @@ __all__ = [
     "roc_curve",
     "run_dir",
     "save_results",
+    "show_source",
     "vote_accuracy",
 ]

@@ -176,3 +176,50 @@ def roc_curve(scores: np.ndarray, is_positive: np.ndarray) -> tuple[np.ndarray, 
     tpr = np.concatenate([[0.0], np.cumsum(hits)[last_of_each_score] / hits.sum()])
     fpr = np.concatenate([[0.0], np.cumsum(~hits)[last_of_each_score] / (~hits).sum()])
     return fpr, tpr
+
+
+def linear_probe(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    test_features: np.ndarray,
+    test_labels: np.ndarray,
+    l2: float = 1e-4,
+    max_iterations: int = 1000,
+) -> float:
+    """Test accuracy of a logistic-regression classifier trained on frozen features.
+
+    The features are standardised with the training split's mean and spread; the
+    classifier (softmax over the classes, with a bias) minimises the mean cross-entropy
+    plus ``l2`` times the squared weights, with L-BFGS. The usual measure of how much of
+    the class a representation makes linearly readable.
+    """
+    from scipy.optimize import minimize
+
+    train = _as_codes(train_features, "train_features").astype("float64")
+    test = _as_codes(test_features, "test_features").astype("float64")
+    train_labels, test_labels = np.asarray(train_labels).ravel(), np.asarray(test_labels).ravel()
+    if len(train) != len(train_labels) or len(test) != len(test_labels):
+        raise ValueError(f"features and labels differ in length: {len(train)} and {len(train_labels)} (train), "
+                         f"{len(test)} and {len(test_labels)} (test).")
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(f"train and test features differ in width: {train.shape[1]} and {test.shape[1]}.")
+    mean, spread = train.mean(axis=0), train.std(axis=0) + 1e-8
+    x = np.hstack([(train - mean) / spread, np.ones((len(train), 1))])
+    classes = int(max(train_labels.max(), test_labels.max())) + 1
+    targets = np.eye(classes)[train_labels]
+
+    def loss_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        weights = flat.reshape(x.shape[1], classes)
+        logits = x @ weights
+        logits -= logits.max(axis=1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        penalty = np.vstack([weights[:-1], np.zeros((1, classes))])  # the bias is not penalised
+        loss = -np.mean(np.sum(targets * log_probs, axis=1)) + l2 * np.sum(penalty**2)
+        gradient = x.T @ (np.exp(log_probs) - targets) / len(x) + 2 * l2 * penalty
+        return loss, gradient.ravel()
+
+    result = minimize(loss_and_gradient, np.zeros(x.shape[1] * classes), jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iterations})
+    weights = result.x.reshape(x.shape[1], classes)
+    scores = np.hstack([(test - mean) / spread, np.ones((len(test), 1))]) @ weights
+    return float(np.mean(scores.argmax(axis=1) == test_labels))

@@ -17,6 +17,9 @@ or 1 in the quick profile (``AE_QUICK_EPOCHS`` raises that 1, for benchmarks).
 from __future__ import annotations
 
 import os
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PROFILE_VARIABLE = "AE_PROFILE"
 PROFILES = ("reference", "full", "quick")
@@ -54,3 +57,12 @@ def epochs(full_epochs: int) -> int:
     if not quick.isdigit() or int(quick) < 1:
         raise ValueError(f"{QUICK_EPOCHS_VARIABLE}={quick!r} must be a positive integer (default 1).")
     return min(int(quick), full_epochs)
+
+
+def by_profile(full: T, quick: T) -> T:
+    """Return ``quick`` in the quick profile and ``full`` otherwise.
+
+    For a chapter's sizes other than epochs (images to evaluate, samples to draw): the
+    reference and full profiles give the page's numbers, the quick one a test run's.
+    """
+    return quick if current_profile() == "quick" else full

@@ -94,7 +94,8 @@ def save_results(
 
     Args:
         chapter: the chapter's notebook stem.
-        history: what ``fit`` or :func:`~aehelpers.reference.load_reference` returned.
+        history: what ``fit`` or :func:`~aehelpers.reference.load_reference` returned, or
+            None for a chapter that trains nothing (its training fields are then None).
         model: the model; its forward-pass FLOPs per example are recorded.
         numbers: further numbers to keep, by name, e.g. ``floor=floor`` (NumPy
             scalars and arrays are stored as plain numbers and lists).
@@ -114,8 +115,8 @@ def save_results(
              "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops", "cpu_peak_gflops", "history"}
     if clash := sorted(taken & set(numbers)):
         raise ValueError(f"save_results fills {', '.join(clash)} itself: give your numbers other names.")
-    values = dict(getattr(history, "history", history))
-    if not values.get("loss"):
+    values = {} if history is None else dict(getattr(history, "history", history))
+    if history is not None and not values.get("loss"):
         raise ValueError("history has no 'loss' values: pass what model.fit returned.")
     name = run or chapter
     profile = current_profile()
@@ -123,7 +124,7 @@ def save_results(
         seconds = [e["seconds"] for e in epoch_log(name)]
     except FileNotFoundError:
         seconds = []
-    if len(seconds) != len(values["loss"]):
+    if len(seconds) != len(values.get("loss", [])):
         seconds = []  # the log belongs to another run; do not invent timings
     trained_on = shipped_trained_on(name) if profile == "reference" else None
     if trained_on is None and (sessions := run_dir(name) / "trained_on.json").is_file():
@@ -138,8 +139,8 @@ def save_results(
     record: dict[str, Any] = {
         "chapter": chapter,
         "profile": profile,
-        "epochs": len(values["loss"]),
-        "final_loss": values["loss"][-1],
+        "epochs": len(values["loss"]) if values else None,
+        "final_loss": values["loss"][-1] if values else None,
         "final_val_loss": validated[-1][1] if validated else None,
         "best_val_loss": min(v for _, v in validated) if validated else None,
         "best_epoch": min(validated, key=lambda pair: pair[1])[0] if validated else None,
@@ -158,7 +159,7 @@ def save_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, record)
     where = sorted({s["device"] for s in trained_on or []})
-    print(f"{profile} profile: {record['epochs']} epochs"
+    print(f"{profile} profile: " + (f"{record['epochs']} epochs" if values else "no training")
           + (f", {record['seconds_per_epoch']:.1f} s per epoch" if seconds else "")
           + (f" on {' and '.join(where)}" if where else "") + f"; record written to {relative_to_root(path)}")
     return record

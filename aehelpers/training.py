@@ -82,6 +82,8 @@ def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
         "layer_settings": settings(model),
         "loss": getattr(loss, "__name__", None) or (None if loss is None else str(loss)),
     }
+    if getattr(model, "beta", 1.0) != 1.0:  # a beta-VAE's KL weight (left out at 1: older runs match)
+        value["beta"] = model.beta
     return json.loads(json.dumps(value, default=str))
 
 

@@ -82,23 +82,36 @@ class VAE(keras.Model):
         encoder: a model mapping ``x`` to ``[z_mean, z_log_var]``.
         decoder: a model mapping ``z`` to pixel means in [0, 1] shaped like ``x``.
         seed: seed of the :class:`Sampling` layer.
+        beta: the weight of the KL term in the loss (1 for the ELBO; the beta-VAE's
+            beta otherwise). A plain number, fixed when the model compiles its training
+            step: to change it during training, set ``vae.beta`` and call
+            ``vae.make_train_function(force=True)``.
 
     Calling the model encodes, samples ``z`` and decodes. Train it with
     ``vae.compile(optimizer=...)`` and ``vae.fit(x_train, validation_data=(x_test,))``:
     the target is the input itself unless a ``y`` is given. The logged metrics are
-    ``loss`` (negative ELBO, per example), ``reconstruction_loss`` and ``kl_loss``,
+    ``loss`` (negative ELBO per example, or reconstruction + beta * KL when beta is not 1),
+    ``reconstruction_loss`` and ``kl_loss``,
     and their ``val_`` counterparts. ``kl_loss`` also holds any regularisation losses of
     the encoder and decoder (the book's VAEs have none). Sample weights are not supported.
     """
 
     def __init__(
-        self, encoder: keras.Model, decoder: keras.Model, seed: int | None = None, **kwargs: Any
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        seed: int | None = None,
+        beta: float = 1.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.sampling = Sampling(seed=seed, name="sampling")
         self.seed = seed
+        if not beta >= 0:
+            raise ValueError(f"beta, the weight of the KL term, must be 0 or more, got {beta}.")
+        self.beta = float(beta)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
         if encoder.built and decoder.built:
@@ -136,7 +149,7 @@ class VAE(keras.Model):
         batch_size = ops.shape(targets)[0]
         self.reconstruction_tracker.update_state(reconstruction, sample_weight=batch_size)
         self.kl_tracker.update_state(kl, sample_weight=batch_size)
-        return reconstruction + kl
+        return reconstruction + self.beta * kl
 
     def get_config(self) -> dict:
         return {
@@ -144,6 +157,7 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "seed": self.seed,
+            "beta": self.beta,
         }
 
     @classmethod

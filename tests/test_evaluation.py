@@ -115,3 +115,22 @@ def test_roc_curve_treats_ties_as_one_step_and_checks_its_input():
         roc_curve(np.arange(100), np.arange(200) % 2)
     with pytest.raises(ValueError, match="at least one positive"):
         roc_curve(np.arange(4), np.ones(4))
+
+
+def test_a_linear_probe_reads_classes_that_are_linearly_separable():
+    from aehelpers.evaluation import linear_probe
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 5)) * 4
+    labels = rng.integers(0, 3, size=600)
+    features = centres[labels] + rng.normal(size=(600, 5))
+    assert linear_probe(features[:400], labels[:400], features[400:], labels[400:]) > 0.95
+    noise = rng.normal(size=(600, 5))  # features that say nothing of the class
+    assert linear_probe(noise[:400], labels[:400], noise[400:], labels[400:]) < 0.5
+
+
+def test_a_linear_probe_refuses_features_and_labels_of_different_lengths():
+    from aehelpers.evaluation import linear_probe
+
+    with pytest.raises(ValueError, match="differ in length"):
+        linear_probe(np.zeros((4, 2)), np.zeros(3, int), np.zeros((2, 2)), np.zeros(2, int))

@@ -6,7 +6,7 @@ from keras import layers
 from aehelpers.vae import VAE, Sampling, kl_divergence, reconstruction_loss
 
 
-def tiny_vae(seed=0, latent_dim=2, certain=False):
+def tiny_vae(seed=0, latent_dim=2, certain=False, beta=1.0):
     x = keras.Input((784,))
     h = layers.Dense(16, activation="relu")(x)
     log_var, pixel_bias = layers.Dense(latent_dim), "zeros"
@@ -16,7 +16,7 @@ def tiny_vae(seed=0, latent_dim=2, certain=False):
     encoder = keras.Model(x, [layers.Dense(latent_dim)(h), log_var(h)], name="enc")
     z = keras.Input((latent_dim,))
     decoder = keras.Model(z, layers.Dense(784, activation="sigmoid", bias_initializer=pixel_bias)(z), name="dec")
-    return VAE(encoder, decoder, seed=seed)
+    return VAE(encoder, decoder, seed=seed, beta=beta)
 
 
 def test_kl_matches_the_closed_form_by_hand():
@@ -90,14 +90,30 @@ def test_vae_fit_reports_both_terms_for_training_and_validation(images):
     assert history.history["loss"][1] < history.history["loss"][0]
 
 
+def test_a_beta_vae_weighs_the_kl_term_and_a_changed_beta_takes_effect_after_recompiling(images):
+    vae = tiny_vae(beta=4.0)
+    vae.compile(optimizer="rmsprop")
+    logs = vae.evaluate(images, verbose=0, batch_size=len(images), return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + 4.0 * logs["kl_loss"], rel=1e-5)
+    vae.beta = 0.5
+    vae.make_test_function(force=True)
+    logs = vae.evaluate(images, verbose=0, batch_size=len(images), return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + 0.5 * logs["kl_loss"], rel=1e-5)
+
+
+def test_a_negative_beta_is_refused():
+    with pytest.raises(ValueError, match="beta"):
+        tiny_vae(beta=-1.0)
+
+
 def test_vae_saves_and_loads_in_safe_mode(tmp_path, images):
-    vae = tiny_vae(seed=7)
+    vae = tiny_vae(seed=7, beta=2.0)
     vae.compile(optimizer="rmsprop")
     vae.fit(images, epochs=1, batch_size=4, verbose=0)
     path = tmp_path / "vae.keras"
     vae.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
-    assert isinstance(loaded, VAE) and isinstance(loaded.sampling, Sampling) and loaded.seed == 7
+    assert isinstance(loaded, VAE) and isinstance(loaded.sampling, Sampling) and loaded.seed == 7 and loaded.beta == 2.0
     for original, restored in zip(vae.encoder(images), loaded.encoder(images)):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(original), keras.ops.convert_to_numpy(restored), rtol=1e-6
