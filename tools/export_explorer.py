@@ -1,8 +1,9 @@
-"""Export the shipped VAEs (chapters 7 and 8, once shipped) for the latent explorer of their pages.
+"""Export the shipped VAEs whose pages hold a latent explorer, for that explorer.
 
     python tools/export_explorer.py      # `make explorer`; rerun whenever a shipped VAE changes
 
-For each shipped VAE it writes ``book/_static/explorer/<model>/``:
+A page asks for one with ``<div class="latent-explorer" data-model="<model>"></div>``;
+for each model so named it writes ``book/_static/explorer/<model>/``:
 
 * ``decoder.onnx`` and ``encoder.onnx``: the shipped weights, exported with Keras' ONNX
   export; the page runs them with onnxruntime-web;
@@ -19,6 +20,7 @@ For each shipped VAE it writes ``book/_static/explorer/<model>/``:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,7 +35,8 @@ from aehelpers.data import load_raw, to_layout  # noqa: E402
 from aehelpers.reference import manifest  # noqa: E402
 
 EXPLORER = ROOT / "book" / "_static" / "explorer"
-VAES = ("07-variational-autoencoder", "08-convolutional-vae")
+VAES = sorted({name for page in sorted((ROOT / "notebooks").glob("*.md"))
+               for name in re.findall(r'class="latent-explorer" data-model="([^"]+)"', page.read_text())})
 PLANE_PIXELS = 360  # the drawn plane is a square canvas of this many CSS pixels
 FIXTURE_PIXELS = [(180, 180), (60, 90), (300, 70), (90, 290), (270, 250)]
 
@@ -84,8 +87,9 @@ def main() -> None:
     (_, _), (x_test, y_test) = load_raw()
     x_test = to_layout(x_test, "flat")
     shipped = [name for name in VAES if name in manifest()["models"]]
-    if not shipped:
-        sys.exit("No shipped VAE to export: train them first (make full CHAPTER=07-variational-autoencoder).")
+    if missing := sorted(set(VAES) - set(shipped)):
+        sys.exit(f"The pages show an explorer of {', '.join(missing)}, which is not shipped: train it first "
+                 f"(make full CHAPTER={missing[0]}).")
     for name in shipped:
         export(name, x_test, y_test)
 
