@@ -134,7 +134,7 @@ def test_quadrature_of_a_decoder_that_ignores_the_code_is_its_likelihood():
     dense.kernel.assign(np.zeros(dense.kernel.shape))
     images = grey_images()
     exact = -ops.convert_to_numpy(reconstruction_loss(images, decoder(np.zeros((4, 2), "float32"))))
-    # Over [-5, 5]^2 the prior misses 1e-5 of its mass; the float32 loss adds ~2e-4 at 543 nats.
+    # Over [-5, 5]^2 the prior misses 1e-6 of its mass; the float32 loss adds ~2e-4 at 543 nats.
     assert grid_log_likelihood(decoder, images, step=0.05) == pytest.approx(exact, abs=5e-4)
 
 
