@@ -101,7 +101,7 @@ class EpochLog(keras.callbacks.Callback):
         self.entries: list[dict[str, float]] = []
         self.sessions: list[dict[str, Any]] = []
         self.trained = False
-        self._started = 0.0
+        self._started = self._cpu_started = 0.0
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         current = fingerprint(self.model, self.params.get("steps"))
@@ -129,11 +129,14 @@ class EpochLog(keras.callbacks.Callback):
                 f"resumes after epoch {epoch}: the log and the backup disagree (was the log "
                 "edited?). Delete the run folder to train from scratch."
             )
-        self._started = time.perf_counter()
+        self._started, self._cpu_started = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         entry = {key: float(value) for key, value in (logs or {}).items()}
         entry["seconds"] = time.perf_counter() - self._started
+        # CPU time of the whole process (user + sys, all threads): unlike the wall time,
+        # it does not grow when other work shares the machine.
+        entry["cpu_seconds"] = time.process_time() - self._cpu_started
         self.entries = self.entries[:epoch] + [entry]
         write_json(self.folder / "history.json", self.entries)
         if not self.trained:  # the first epoch of this session: older stretches past it go
@@ -157,7 +160,7 @@ class EpochLog(keras.callbacks.Callback):
 
 def history_from_log(entries: list[dict[str, float]]) -> dict[str, list[float]]:
     """Per-metric lists from an epoch log; a metric missing from an epoch is NaN there."""
-    names = dict.fromkeys(key for entry in entries for key in entry if key != "seconds")
+    names = dict.fromkeys(key for entry in entries for key in entry if key not in ("seconds", "cpu_seconds"))
     return {name: [entry.get(name, math.nan) for entry in entries] for name in names}
 
 
@@ -171,7 +174,7 @@ class CompactProgress(keras.callbacks.Callback):
         super().__init__()
         self.lines = lines
         self._first: int | None = None
-        self._started = 0.0
+        self._started = self._cpu_started = 0.0
 
     def _print(self, epoch: int, total: int, logs: Mapping[str, float], seconds: float | None = None) -> None:
         if epoch == self._first or (epoch + 1) % max(1, total // self.lines) == 0 or epoch + 1 == total:
@@ -183,7 +186,7 @@ class CompactProgress(keras.callbacks.Callback):
             self._first = epoch
             if epoch > 0:
                 print(f"resuming after epoch {epoch} from the backup of an interrupted run")
-        self._started = time.perf_counter()
+        self._started, self._cpu_started = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._print(epoch, self.params.get("epochs", epoch + 1), logs or {}, time.perf_counter() - self._started)

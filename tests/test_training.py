@@ -65,6 +65,7 @@ def test_killed_training_resumes_without_losing_an_epoch(tmp_path):
     assert killed.returncode == -9  # really killed, mid-run
     log = json.loads((tmp_path / "interrupted/full/toy/history.json").read_text())
     assert len(log) == 3
+    assert all(e["seconds"] > 0 and e["cpu_seconds"] > 0 for e in log)  # wall and CPU time of each epoch
 
     resumed = train(tmp_path, tmp_path / "interrupted")
     assert resumed.returncode == 0, resumed.stderr
