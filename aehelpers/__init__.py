@@ -19,6 +19,7 @@ from aehelpers.data import (  # noqa: E402
 )
 from aehelpers.evaluation import (  # noqa: E402
     image_entropies,
+    in_batches,
     knn_accuracy,
     linear_probe,
     nearest_neighbours,
@@ -65,6 +66,7 @@ __all__ = [
     "epoch_seconds",
     "epochs",
     "image_entropies",
+    "in_batches",
     "knn_accuracy",
     "linear_probe",
     "load_fashion_mnist",

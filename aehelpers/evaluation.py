@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from keras import ops
 from scipy.spatial import cKDTree
@@ -223,3 +225,17 @@ def linear_probe(
     weights = result.x.reshape(x.shape[1], classes)
     scores = np.hstack([(test - mean) / spread, np.ones((len(test), 1))]) @ weights
     return float(np.mean(scores.argmax(axis=1) == test_labels))
+
+
+def in_batches(function: Any, inputs: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Apply ``function`` (a model, a layer or any callable on tensors) to ``inputs`` in slices.
+
+    Returns the results joined as one NumPy array. A direct call, unlike ``predict``,
+    compiles nothing, so a loop over many models stays quick and TensorFlow does not warn
+    about retracing.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    parts = [ops.convert_to_numpy(function(inputs[start:start + batch_size]))
+             for start in range(0, len(inputs), batch_size)]
+    return np.concatenate(parts)

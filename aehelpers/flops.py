@@ -24,8 +24,8 @@ def _dims(shape: tuple) -> list[int]:
     return [int(d) for d in shape[1:]]
 
 
-# Layers whose weights cost only element-wise arithmetic, which the count leaves out.
-ELEMENTWISE_WITH_WEIGHTS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+# Layers whose weights cost only element-wise arithmetic or a look-up, which the count leaves out.
+ELEMENTWISE_WITH_WEIGHTS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Embedding)
 
 
 def layer_flops(layer: keras.layers.Layer) -> int:
@@ -58,6 +58,10 @@ def layer_flops(layer: keras.layers.Layer) -> int:
         steps, features = _dims(layer.input.shape)
         units = layer.units
         return steps * 2 * 4 * units * (features + units)
+    if hasattr(layer, "codebook"):  # a vector quantiser: distances of every vector to every code
+        positions = math.prod(_dims(layer.input.shape)[:-1])
+        codes, width = (int(d) for d in layer.codebook.shape)
+        return positions * 2 * codes * width
     if layer.weights and not isinstance(layer, ELEMENTWISE_WITH_WEIGHTS):
         raise ValueError(
             f"count_flops does not know {type(layer).__name__} layers ({layer.name}); "

@@ -134,3 +134,12 @@ def test_a_linear_probe_refuses_features_and_labels_of_different_lengths():
 
     with pytest.raises(ValueError, match="differ in length"):
         linear_probe(np.zeros((4, 2)), np.zeros(3, int), np.zeros((2, 2)), np.zeros(2, int))
+
+
+def test_in_batches_joins_the_slices_as_one_call_would():
+    from aehelpers.evaluation import in_batches
+
+    inputs = np.arange(10, dtype="float32").reshape(5, 2)
+    np.testing.assert_array_equal(in_batches(lambda x: x * 2, inputs, batch_size=2), inputs * 2)
+    with pytest.raises(ValueError, match="positive integer"):
+        in_batches(lambda x: x, inputs, batch_size=0)

@@ -28,6 +28,23 @@ def test_lstm_and_time_distributed_and_nesting():
     assert count_flops(inner) == expected == count_flops(outer)
 
 
+class Codebook(layers.Layer):
+    """A stand-in for a vector quantiser: a layer with a codebook of 8 codes of width 4."""
+
+    def build(self, input_shape):
+        self.codebook = self.add_weight(shape=(8, 4), name="codebook")
+
+    def call(self, x):
+        return x
+
+
+def test_a_quantiser_costs_the_distances_to_every_code_and_an_embedding_a_look_up():
+    x = keras.Input((7, 7, 4))
+    assert count_flops(keras.Model(x, Codebook()(x))) == 7 * 7 * 2 * 8 * 4
+    indices = keras.Input((49,), dtype="int32")
+    assert count_flops(keras.Model(indices, layers.Embedding(256, 16)(indices))) == 0
+
+
 def test_unknown_time_distributed_layer_is_refused():
     x = keras.Input((5, 4, 4, 1))
     model = keras.Model(x, layers.TimeDistributed(layers.Conv2D(2, 3))(x))
