@@ -186,14 +186,16 @@ def linear_probe(
     test_features: np.ndarray,
     test_labels: np.ndarray,
     l2: float = 1e-4,
-    max_iterations: int = 1000,
+    max_iterations: int = 200,
 ) -> float:
     """Test accuracy of a logistic-regression classifier trained on frozen features.
 
     The features are standardised with the training split's mean and spread; the
     classifier (softmax over the classes, with a bias) minimises the mean cross-entropy
-    plus ``l2`` times the squared weights, with L-BFGS. The usual measure of how much of
-    the class a representation makes linearly readable.
+    plus ``l2`` times the squared weights, with L-BFGS for at most ``max_iterations``
+    steps (on Fashion-MNIST's raw pixels the test accuracy is within 0.001 of its value
+    after 1,000 steps from 100 on). The usual measure of how much of the class a
+    representation makes linearly readable.
     """
     from scipy.optimize import minimize
 
