@@ -209,7 +209,11 @@ def linear_probe(
     if train.shape[1] != test.shape[1]:
         raise ValueError(f"train and test features differ in width: {train.shape[1]} and {test.shape[1]}.")
     mean, spread = train.mean(axis=0), train.std(axis=0) + 1e-8
-    x = np.hstack([(train - mean) / spread, np.ones((len(train), 1))])
+
+    def standardised_with_bias(features: np.ndarray) -> np.ndarray:
+        return np.hstack([(features - mean) / spread, np.ones((len(features), 1))])
+
+    x = standardised_with_bias(train)
     classes = int(max(train_labels.max(), test_labels.max())) + 1
     targets = np.eye(classes)[train_labels]
 
@@ -229,7 +233,7 @@ def linear_probe(
         result = minimize(loss_and_gradient, np.zeros(x.shape[1] * classes), jac=True, method="L-BFGS-B",
                           options={"maxiter": max_iterations})
     weights = result.x.reshape(x.shape[1], classes)
-    scores = np.hstack([(test - mean) / spread, np.ones((len(test), 1))]) @ weights
+    scores = standardised_with_bias(test) @ weights
     return float(np.mean(scores.argmax(axis=1) == test_labels))
 
 

@@ -174,7 +174,7 @@ class CompactProgress(keras.callbacks.Callback):
         super().__init__()
         self.lines = lines
         self._first: int | None = None
-        self._started = self._cpu_started = 0.0
+        self._started = 0.0
 
     def _print(self, epoch: int, total: int, logs: Mapping[str, float], seconds: float | None = None) -> None:
         if epoch == self._first or (epoch + 1) % max(1, total // self.lines) == 0 or epoch + 1 == total:
@@ -186,7 +186,7 @@ class CompactProgress(keras.callbacks.Callback):
             self._first = epoch
             if epoch > 0:
                 print(f"resuming after epoch {epoch} from the backup of an interrupted run")
-        self._started, self._cpu_started = time.perf_counter(), time.process_time()
+        self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._print(epoch, self.params.get("epochs", epoch + 1), logs or {}, time.perf_counter() - self._started)
