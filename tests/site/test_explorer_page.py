@@ -97,10 +97,12 @@ def test_the_explorer_loads_and_decodes_in_time(site, name):
     base, driver = site
     root = open_explorer(driver, f"{base}notebooks/{name}.html")
     assert root.get_attribute("data-state") == "ready", status(root).text
-    load_ms, decode_ms = float(root.get_attribute("data-load-ms")), float(root.get_attribute("data-decode-ms"))
-    print(f"{name}: model loaded in {load_ms:.0f} ms, median decode {decode_ms:.2f} ms")
+    shown_decode = root.get_attribute("data-decode-ms")
+    load_ms, decode_ms = float(root.get_attribute("data-load-ms")), float(shown_decode)
+    print(f"{name}: model loaded in {load_ms:.0f} ms, mean decode {decode_ms:.2f} ms")
     assert load_ms < LOAD_BUDGET_MS and decode_ms < DECODE_BUDGET_MS[name]
-    assert f"{decode_ms:.1f} ms" in root.find_element(By.CSS_SELECTOR, ".explorer-timing").text  # written on the page
+    assert decode_ms > 0, "a decode cannot take no time: the timer or its rounding is wrong"
+    assert f"one decode takes {shown_decode} ms" in root.find_element(By.CSS_SELECTOR, ".explorer-timing").text
     target = ROOT / "_build" / f"screenshot-explorer-{name}.png"  # for people to look at
     assert root.screenshot(str(target)) and target.stat().st_size > 10_000
 
