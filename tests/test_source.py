@@ -1,3 +1,6 @@
+from pathlib import Path
+
+import jupytext
 import pytest
 
 from aehelpers.source import show_source
@@ -14,3 +17,17 @@ def test_show_source_shows_the_code_that_runs():
 def test_show_source_refuses_what_has_no_python_source():
     with pytest.raises(TypeError, match="class or function defined in a Python file"):
         show_source(len)
+
+
+# The code each chapter is about, shown from the package that runs it (one cell each).
+SHOWN = {
+    "07-variational-autoencoder": ["reconstruction_loss", "kl_divergence", "Sampling", "VAE.call", "VAE.compute_loss"],
+}
+
+
+@pytest.mark.parametrize("chapter, name", [(c, n) for c, names in SHOWN.items() for n in names])
+def test_the_chapter_shows_the_code_it_is_about(chapter, name):
+    text = Path(__file__).resolve().parent.parent / "notebooks" / f"{chapter}.md"
+    code = [cell.source.strip() for cell in jupytext.read(text).cells if cell.cell_type == "code"]
+    assert f"ae.show_source({name})" in code, (
+        f"{text.name} should show the source of {name} in a cell of its own: ae.show_source({name})")
