@@ -28,8 +28,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1280,1600",
 ]
+WINDOW = (1280, 1600)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -60,7 +60,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     profile = tempfile.mkdtemp(prefix="chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+    for flag in FLAGS + [f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -108,15 +108,75 @@ return {
 """
 
 
-def check_page(driver: webdriver.Chrome, url: str, needs_math: bool = False) -> list[str]:
-    """Load one page and return its problems (empty when it renders cleanly)."""
-    driver.get_log("browser")  # drop messages of earlier pages
+# Content wider than the text column must scroll, with the shadow cue of
+# book/_static/wide-content.css, and never be cut off; with `strict`, a display
+# equation must fit the column outright.
+WIDE_CONTENT = """
+const strict = arguments[0];
+const column = document.querySelector('article.bd-article') || document.querySelector('main');
+const right = column.getBoundingClientRect().right + 1;
+const scrollsVisibly = (element) => {
+  for (let box = element; box && box !== column; box = box.parentElement) {
+    const style = getComputedStyle(box);
+    if (['auto', 'scroll'].includes(style.overflowX) && style.backgroundImage.includes('gradient')) return true;
+  }
+  return false;
+};
+const problems = [];
+for (const element of column.querySelectorAll('mjx-container[display="true"], table, img')) {
+  const kind = element.tagName === 'MJX-CONTAINER' ? 'display equation' : element.tagName.toLowerCase();
+  const where = (element.closest('[id]') || {}).id || '';
+  const holder = element.closest('.pst-scrollable-table-container') || element;
+  const wide = element.scrollWidth > holder.clientWidth + 1 || element.getBoundingClientRect().width > holder.clientWidth + 1;
+  const beyond = holder.getBoundingClientRect().right > right;
+  if (strict && kind === 'display equation' && wide) {
+    problems.push(`${kind} ${where} is wider than the text column (${element.scrollWidth} > ${element.clientWidth} px)`);
+  } else if ((wide || beyond) && !scrollsVisibly(element)) {
+    problems.push(`${kind} ${where} is cut off: wider than its column and not in a visibly scrolling box`);
+  }
+}
+return problems;
+"""
+
+# What a screen reader says for an image: a file name or nothing is no description.
+UNDESCRIBED_IMAGES = """
+const column = document.querySelector('article.bd-article') || document.querySelector('main');
+return Array.from(column.querySelectorAll('img'))
+  .map(img => (img.getAttribute('alt') || '').trim())
+  .filter(alt => alt === '' || /[\\/]|\\.(png|svg|jpe?g|gif)$/i.test(alt));
+"""
+
+
+def first_visit(driver: webdriver.Chrome, url: str) -> None:
+    """Load ``url`` as a reader's first visit: no stored theme, settings or cache of the site."""
+    parts = urlparse(url)
+    driver.execute_cdp_cmd("Storage.clearDataForOrigin",
+                           {"origin": f"{parts.scheme}://{parts.netloc}", "storageTypes": "all"})
     driver.get(url)
     driver.set_script_timeout(60)
+
+
+def wide_content(driver: webdriver.Chrome, url: str, width: int, strict: bool) -> list[str]:
+    """Load ``url`` in a window ``width`` pixels wide; return what is wider than the column and cut off."""
+    driver.set_window_size(width, 1600)
+    try:
+        first_visit(driver, url)
+        driver.execute_async_script(WAIT_FOR_MATHJAX)
+        return [f"{urlparse(url).path} at {width} px: {p}" for p in driver.execute_script(WIDE_CONTENT, strict)]
+    finally:
+        driver.set_window_size(*WINDOW)
+
+
+def check_page(driver: webdriver.Chrome, url: str, needs_math: bool = False) -> list[str]:
+    """Load one page as on a first visit and return its problems (empty when it renders cleanly)."""
+    driver.get_log("browser")  # drop messages of earlier pages
+    first_visit(driver, url)
     mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX)
     state = driver.execute_script(PAGE_STATE)
     name = urlparse(url).path
     problems = [f"{name}: image not loaded: {src}" for src in state["broken"]]
+    problems += [f"{name}: an image's alt text says nothing of what it shows: {alt!r}"
+                 for alt in driver.execute_script(UNDESCRIBED_IMAGES)]
     if state["untypeset"]:
         problems.append(f"{name}: {state['untypeset']} equations not rendered by MathJax")
     if needs_math and (mathjax is not True or state["typeset"] == 0):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitecheck import browser, check_page, serve, sidebar_pages
+from sitecheck import browser, check_page, serve, sidebar_pages, wide_content
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
@@ -37,6 +37,13 @@ def test_page_renders_figures_equations_and_no_errors(site, chapter):
     assert check_page(driver, f"{base}{chapter}.html", needs_math=chapter in MATH_CHAPTERS) == []
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_wide_equations_tables_and_figures_fit_or_scroll_visibly(site, chapter, width):
+    base, driver = site
+    assert wide_content(driver, f"{base}{chapter}.html", width, strict=width >= 1280) == []
+
+
 def test_screenshot_of_a_chapter_for_people_to_look_at(site):
     base, driver = site
     driver.get(f"{base}notebooks/01-basic-autoencoder.html")
@@ -60,3 +67,28 @@ def test_checker_catches_equations_that_do_not_render(site_copy):
     with serve(site_copy) as base, browser() as driver:
         problems = check_page(driver, f"{base}notebooks/01-basic-autoencoder.html", needs_math=True)
     assert any("not rendered" in p for p in problems), problems
+
+
+def test_checker_catches_content_cut_off_on_a_phone(site_copy):
+    (site_copy / "_static" / "wide-content.css").write_text("")
+    with serve(site_copy) as base, browser() as driver:
+        problems = wide_content(driver, f"{base}notebooks/07-variational-autoencoder.html", 390, strict=False)
+    assert any("display equation" in p and "cut off" in p for p in problems), problems
+
+
+def test_checker_catches_a_figure_described_by_its_file_name(site_copy):
+    page = site_copy / "notebooks" / "01-basic-autoencoder.html"
+    html = page.read_text()
+    start = html.index('alt="', html.index("<figure")) + len('alt="')
+    page.write_text(html[:start] + "../_images/figure.png" + html[html.index('"', start):])
+    with serve(site_copy) as base, browser() as driver:
+        problems = check_page(driver, f"{base}notebooks/01-basic-autoencoder.html", needs_math=True)
+    assert any("alt text" in p for p in problems), problems
+
+
+def test_checker_sees_a_first_visit_on_every_page(site):
+    base, driver = site
+    driver.get(f"{base}notebooks/01-basic-autoencoder.html")
+    driver.execute_script("localStorage.setItem('mode', 'dark')")
+    check_page(driver, f"{base}notebooks/02-sparse-autoencoder.html")
+    assert driver.execute_script("return document.documentElement.dataset.mode") == "light"
