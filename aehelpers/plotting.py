@@ -192,11 +192,6 @@ def plot_reconstructions(
     return plot_image_rows([originals, reconstructions], list(labels), n)
 
 
-def plot_noisy(noisy: np.ndarray, n: int = 10) -> Figure:
-    """One row of corrupted images, as the denoising chapter shows them before training."""
-    return plot_image_rows([noisy], ["noisy input"], n)
-
-
 def _check_codes(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = np.asarray(codes)
     labels = np.asarray(labels)
@@ -270,94 +265,6 @@ def plot_latent_spaces(
     return fig
 
 
-def plot_code_sizes(
-    sizes: Sequence[int],
-    losses: Sequence[float],
-    floor: float | None = None,
-    references: Mapping[str, tuple[int, float]] | None = None,
-    title: str = "validation loss against code size",
-) -> Figure:
-    """Loss against code size on a base-2 axis, with the floor and other models as points.
-
-    Args:
-        sizes: code sizes (positive integers), one per trained model.
-        losses: each model's loss, in the same order.
-        floor: draw a dashed line here (the binary cross-entropy floor).
-        references: label -> (code size, loss) of other models, drawn as labelled markers.
-        title: figure title.
-    """
-    sizes = np.asarray(sizes, dtype=float)
-    losses = np.asarray(losses, dtype=float)
-    if sizes.shape != losses.shape or sizes.ndim != 1 or len(sizes) == 0 or (sizes <= 0).any():
-        raise ValueError(f"need one loss per positive code size, got sizes {sizes} and losses {losses}.")
-    order = np.argsort(sizes)
-    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(sizes[order], losses[order], marker="o", label="model family")
-    for label, (size, loss) in (references or {}).items():
-        ax.plot([size], [loss], marker="s", linestyle="none", label=label)
-    _dashed_line(ax, floor, f"floor {floor:.4f}" if floor is not None else "")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sizes[order], [str(int(s)) for s in sizes[order]])
-    _label_axes(ax, "code size (numbers per image)", "validation loss", title)
-    return fig
-
-
-def plot_against_time(
-    runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-    target: float | None = None,
-    title: str = "validation loss against training time",
-    ylim: tuple[float, float] | None = None,
-) -> Figure:
-    """Loss against cumulative wall-clock seconds for several runs, with a target line.
-
-    Args:
-        runs: label -> (seconds of each epoch, validation loss after each epoch).
-        target: draw a dashed horizontal line here (a loss to reach).
-        title: figure title.
-        ylim: (bottom, top) of the loss axis, to zoom in on the end of training; the
-            first epochs' losses are often far above the rest and flatten the curves.
-    """
-    if not runs:
-        raise ValueError("runs is empty: pass at least one label -> (seconds, losses).")
-    if ylim is not None and not ylim[0] < ylim[1]:
-        raise ValueError(f"ylim must be (bottom, top) with bottom < top, got {ylim!r}.")
-    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
-    ax = fig.subplots()
-    for label, (seconds, losses) in runs.items():
-        if len(seconds) != len(losses):
-            raise ValueError(f"{label!r}: {len(seconds)} epoch times but {len(losses)} losses.")
-        ax.plot(np.cumsum(np.asarray(seconds, dtype=float)) / 60, losses, label=label)
-    _dashed_line(ax, target, f"target {target}")
-    _label_axes(ax, "training time (minutes, wall clock)", "validation loss", title)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    return fig
-
-
-def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC curve") -> Figure:
-    """ROC curves (false-positive rate, true-positive rate) with the diagonal of chance.
-
-    Args:
-        curves: label -> (false-positive rates, true-positive rates), for example from
-            :func:`aehelpers.evaluation.roc_curve`; put the AUC in the label.
-        title: figure title.
-    """
-    if not curves:
-        raise ValueError("curves is empty: pass at least one label -> (fpr, tpr).")
-    fig = Figure(figsize=(4.6, 4.4), layout="constrained")
-    ax = fig.subplots()
-    for label, (fpr, tpr) in curves.items():
-        ax.plot(fpr, tpr, label=label)
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
-    ax.set_xlabel("false-positive rate")
-    ax.set_ylabel("true-positive rate")
-    ax.set_title(title)
-    ax.set_aspect("equal")
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
-
-
 def latent_grid(n: int = 15, low: float = 0.005, high: float = 0.995) -> np.ndarray:
     """Return ``n * n`` points of the 2-D latent plane, spaced evenly in probability.
 
@@ -403,32 +310,6 @@ def plot_latent_grid(
     ax.set_xlabel("$z_1$ (tile centres)")
     ax.set_ylabel("$z_2$ (tile centres)")
     ax.set_title(title)
-    return fig
-
-
-def plot_code_histograms(codes: Mapping[str, np.ndarray], bins: int = 60, title: str | None = None) -> Figure:
-    """Histogram of all code activations of several models on shared, logarithmic axes.
-
-    Args:
-        codes: label -> array of codes (any shape; every entry counts once).
-        bins: number of bins, spread over the range of all codes together.
-        title: figure title.
-    """
-    if not codes:
-        raise ValueError("codes is empty: pass at least one label -> array of codes.")
-    arrays = {label: np.asarray(values, dtype=float).ravel() for label, values in codes.items()}
-    high = max(float(a.max()) for a in arrays.values())
-    low = min(float(a.min()) for a in arrays.values())
-    edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
-    ax = fig.subplots()
-    for label, values in arrays.items():
-        ax.hist(values, bins=edges, histtype="step", linewidth=1.5, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("code activation")
-    ax.set_ylabel("count")
-    ax.set_title(title or "distribution of code activations")
-    ax.legend()
     return fig
 
 

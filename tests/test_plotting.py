@@ -9,7 +9,6 @@ from aehelpers.plotting import (
     plot_image_rows,
     plot_latent_grid,
     plot_latent_space,
-    plot_noisy,
     plot_reconstructions,
     show_figures_inline,
 )
@@ -59,9 +58,9 @@ def test_reconstruction_strip_has_two_rows(images):
     np.testing.assert_allclose(fig.axes[5].images[0].get_array(), images[-1].reshape(28, 28))
 
 
-def test_reconstruction_strip_without_outputs_and_noisy_row(images):
+def test_reconstruction_strip_without_outputs_and_a_labelled_row(images):
     assert len(plot_reconstructions(images, n=4).axes) == 4
-    fig = plot_noisy(images.reshape(-1, 28, 28, 1), n=3)
+    fig = plot_image_rows([images.reshape(-1, 28, 28, 1)], ["noisy input"], n=3)  # as the denoising chapter
     assert len(fig.axes) == 3 and fig.axes[0].get_ylabel() == "noisy input"
 
 
@@ -123,18 +122,6 @@ def test_show_figures_inline_is_harmless_outside_ipython():
     show_figures_inline()
 
 
-def test_code_histograms_draw_one_step_curve_per_model():
-    from aehelpers.plotting import plot_code_histograms
-
-    rng = np.random.default_rng(0)
-    fig = plot_code_histograms({"a": rng.random((50, 32)), "b": np.zeros((50, 32))})
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
-    assert ax.get_yscale() == "log" and len(ax.patches) == 2
-    with pytest.raises(ValueError, match="empty"):
-        plot_code_histograms({})
-
-
 def test_architecture_diagram_is_a_png_or_a_clear_error(monkeypatch):
     import shutil
 
@@ -162,40 +149,3 @@ def test_latent_spaces_side_by_side_share_one_legend():
     assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         plot_latent_spaces({"3-D": rng.normal(size=(100, 3))}, labels)
-
-
-def test_code_sizes_on_a_base_two_axis_with_floor_and_references():
-    from aehelpers.plotting import plot_code_sizes
-
-    fig = plot_code_sizes([8, 2, 4], [0.30, 0.40, 0.35], floor=0.24, references={"deep": (32, 0.28)})
-    (ax,) = fig.axes
-    np.testing.assert_allclose(ax.lines[0].get_xdata(), [2, 4, 8])
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.40, 0.35, 0.30])
-    assert ax.get_xscale() == "log"
-    assert [line.get_label() for line in ax.lines] == ["model family", "deep", "floor 0.2400"]
-    with pytest.raises(ValueError, match="one loss per"):
-        plot_code_sizes([2, 4], [0.3])
-
-
-def test_against_time_accumulates_seconds_into_minutes():
-    from aehelpers.plotting import plot_against_time
-
-    fig = plot_against_time({"a": ([60, 60, 120], [0.3, 0.28, 0.27])}, target=0.265)
-    (ax,) = fig.axes
-    np.testing.assert_allclose(ax.lines[0].get_xdata(), [1, 2, 4])
-    assert ax.lines[1].get_label() == "target 0.265"
-    with pytest.raises(ValueError, match="2 epoch times but 3 losses"):
-        plot_against_time({"a": ([1, 2], [0.3, 0.2, 0.1])})
-    zoomed = plot_against_time({"a": ([60, 60, 120], [0.3, 0.28, 0.27])}, ylim=(0.26, 0.29))
-    assert zoomed.axes[0].get_ylim() == (0.26, 0.29)
-    with pytest.raises(ValueError, match="bottom < top"):
-        plot_against_time({"a": ([1], [0.3])}, ylim=(0.3, 0.2))
-
-
-def test_roc_draws_each_curve_and_chance():
-    from aehelpers.plotting import plot_roc
-
-    fig = plot_roc({"AUC 0.9": (np.array([0, 0.1, 1]), np.array([0, 0.8, 1]))})
-    assert [line.get_label() for line in fig.axes[0].lines] == ["AUC 0.9", "chance"]
-    with pytest.raises(ValueError, match="empty"):
-        plot_roc({})
