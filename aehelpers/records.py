@@ -111,8 +111,8 @@ def save_results(
     from aehelpers.reference import shipped_trained_on
     from aehelpers.training import epoch_log, run_dir
 
-    taken = {"chapter", "profile", "epochs", "final_loss", "final_val_loss", "best_val_loss", "best_epoch", "seconds",
-             "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops", "cpu_peak_gflops", "history"}
+    taken = {"chapter", "run", "profile", "epochs", "final_loss", "final_val_loss", "best_val_loss", "best_epoch",
+             "seconds", "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops", "cpu_peak_gflops", "history"}
     if clash := sorted(taken & set(numbers)):
         raise ValueError(f"save_results fills {', '.join(clash)} itself: give your numbers other names.")
     values = {} if history is None else dict(getattr(history, "history", history))
@@ -138,6 +138,7 @@ def save_results(
         flops = None
     record: dict[str, Any] = {
         "chapter": chapter,
+        "run": name,
         "profile": profile,
         "epochs": len(values["loss"]) if values else None,
         "final_loss": values["loss"][-1] if values else None,

@@ -22,6 +22,7 @@ def test_show_source_refuses_what_has_no_python_source():
 # The code each chapter is about, shown from the package that runs it (one cell each).
 SHOWN = {
     "07-variational-autoencoder": ["reconstruction_loss", "kl_divergence", "Sampling", "VAE.call", "VAE.compute_loss"],
+    "14-discrete-codes": ["VectorQuantizer", "MaskedConv2D"],
 }
 
 
