@@ -102,8 +102,8 @@ def save_results(
         run: the run's name where it is not ``chapter``.
 
     The record goes to ``book/results/`` in the reference profile (the book's pages are
-    made from the shipped models) and to the run folder otherwise. It holds ``profile``,
-    ``epochs``, ``final_loss``, ``final_val_loss``, ``best_val_loss``, ``best_epoch``,
+    made from the shipped models) and to the run folder otherwise. It holds ``run`` (the
+    run's name, ``chapter`` unless given), ``profile``, ``epochs``, ``final_loss``, ``final_val_loss``, ``best_val_loss``, ``best_epoch``,
     ``seconds``, ``seconds_per_epoch``, ``trained_on`` (the sessions that trained it),
     ``backend``, ``keras_version``, ``forward_flops``, ``cpu_peak_gflops``, the further
     numbers and the per-epoch ``history``.
@@ -112,7 +112,8 @@ def save_results(
     from aehelpers.training import epoch_log, run_dir
 
     taken = {"chapter", "run", "profile", "epochs", "final_loss", "final_val_loss", "best_val_loss", "best_epoch",
-             "seconds", "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops", "cpu_peak_gflops", "history"}
+             "seconds", "seconds_per_epoch", "trained_on", "backend", "keras_version", "forward_flops",
+             "cpu_peak_gflops", "history"}
     if clash := sorted(taken & set(numbers)):
         raise ValueError(f"save_results fills {', '.join(clash)} itself: give your numbers other names.")
     values = {} if history is None else dict(getattr(history, "history", history))
