@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from aehelpers.data import add_gaussian_noise, to_layout
+from aehelpers.evaluation import in_batches
 from aehelpers.reference import manifest, models_dir, sha256_of_file
 from aehelpers.vae import VAE
 
@@ -103,7 +104,7 @@ def evaluation_data(name, model, test_split):
 def prior_evaluation_data(name, test_split):
     """The code indices a prior was validated on: those of the test images under the VQ-VAE it models."""
     vqvae = keras.saving.load_model(models_dir() / MODELS[name.replace("-prior", "-restarts")]["file"], safe_mode=True)
-    encoded = vqvae.get_layer("encoder").predict(to_layout(test_split[0], "image"), batch_size=1000, verbose=0)
+    encoded = in_batches(vqvae.get_layer("encoder"), to_layout(test_split[0], "image"), batch_size=1000)
     return keras.ops.convert_to_numpy(vqvae.get_layer("quantizer").code_indices(encoded)).astype("int32")
 
 

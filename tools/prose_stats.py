@@ -48,14 +48,14 @@ def paragraphs(text: str) -> list[str]:
     return found
 
 
-def inline_tokens_outside_tables(text: str) -> str:
+def without_tables(text: str) -> str:
     """The text without Markdown tables (their cells are not prose)."""
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("|"))
 
 
 def stats(text: str) -> tuple[float, float, int]:
     """Mean words per sentence, mean words per paragraph, and the number of paragraphs."""
-    paras = paragraphs(inline_tokens_outside_tables(text))
+    paras = paragraphs(without_tables(text))
     words = sum(len(p.split()) for p in paras)
     sentences = sum(len([s for s in SENTENCE_END.split(p) if s.strip()]) for p in paras)
     return words / max(sentences, 1), words / max(len(paras), 1), len(paras)

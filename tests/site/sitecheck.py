@@ -158,7 +158,7 @@ def first_visit(driver: webdriver.Chrome, url: str) -> None:
 
 def wide_content(driver: webdriver.Chrome, url: str, width: int, strict: bool) -> list[str]:
     """Load ``url`` in a window ``width`` pixels wide; return what is wider than the column and cut off."""
-    driver.set_window_size(width, 1600)
+    driver.set_window_size(width, WINDOW[1])
     try:
         first_visit(driver, url)
         driver.execute_async_script(WAIT_FOR_MATHJAX)
