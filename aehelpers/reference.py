@@ -39,7 +39,7 @@ from aehelpers.profile import current_profile
 from aehelpers.records import project_root, relative_to_root, write_json
 from aehelpers import vq  # noqa: F401  (registers the VQ-VAE's layers: its shipped models load in safe mode)
 from aehelpers.vae import VAE  # registered: shipped VAEs load in safe mode
-from aehelpers.training import EpochLog, history_from_log, run_dir
+from aehelpers.training import EpochLog, history_from_log, layer_settings, run_dir
 
 MANIFEST = "manifest.json"
 MODELS_DIR_VARIABLE = "AE_MODELS_DIR"
@@ -156,6 +156,37 @@ def _structure(model: keras.Model) -> list[tuple[str, list[tuple[int, ...]]]]:
     return rows
 
 
+def _settings(model: keras.Model) -> list[tuple[str, Any]]:
+    """What a model was built with, as (where, value) rows: its own settings (a VAE's beta
+    and seed), then each layer's configuration (activation, penalty, rate, ...)."""
+    own = {}
+    if not type(model).__module__.startswith("keras."):  # a Functional model's config is its graph
+        own = {k: v for k, v in model.get_config().items()
+               if k not in ("name", "trainable", "dtype") and not (isinstance(v, dict) and "class_name" in v)}
+    rows: list[tuple[str, Any]] = [(f"{type(model).__name__} {k}", v) for k, v in sorted(own.items())]
+
+    def layer_rows(settings: list[Any], where: str) -> None:
+        for index, (kind, value) in enumerate(settings):
+            if isinstance(value, list):
+                layer_rows(value, f"{where}{kind} {index} > ")
+            else:
+                rows.extend((f"{where}{kind} {index}: {k}", v) for k, v in sorted(value.items()))
+
+    layer_rows(layer_settings(model), "")
+    return rows
+
+
+def _first_difference(model: keras.Model, shipped: keras.Model) -> str | None:
+    """Where ``model`` was built otherwise than ``shipped``, in words; None when nothing differs."""
+    mine, theirs = _settings(model), _settings(shipped)
+    for (where, value), (shipped_where, shipped_value) in zip(mine, theirs):
+        if where != shipped_where:
+            return f"{where} here, {shipped_where} in the shipped model"
+        if value != shipped_value:
+            return f"{where} is {value!r} here, {shipped_value!r} in the shipped model"
+    return None if len(mine) == len(theirs) else "the number of settings differs"
+
+
 def shipped_log(name: str) -> list[dict[str, float]] | None:
     """The shipped epoch log of a model (metrics and seconds per epoch), or None if not shipped."""
     return json.loads(shipped_file(name, "history").read_text()) if _entry(name) else None
@@ -193,6 +224,13 @@ def load_reference(model: keras.Model, name: str) -> keras.callbacks.History | N
         raise ReferenceModelError(
             f"The shipped {name} ({entry['file']}) does not fit the model built above: their "
             f"layers or weight shapes differ. If you changed the model, {how_to_train(name)}."
+        )
+    difference = _first_difference(model, shipped)
+    if difference:
+        raise ReferenceModelError(
+            f"The shipped {name} ({entry['file']}) was trained with other settings than the "
+            f"model built above: {difference}. Its weights would not show what this model "
+            f"learns; {how_to_train(name)}."
         )
     model.set_weights(shipped.get_weights())
     history = reference_history(name)

@@ -61,14 +61,16 @@ def _without_names(value: Any) -> Any:
     return value
 
 
+def layer_settings(model: keras.Model) -> list[Any]:
+    """Each layer's kind and configuration, nested models opened up, names left out."""
+    return [[type(layer).__name__, layer_settings(layer) if isinstance(layer, keras.Model)
+             else _without_names(layer.get_config())] for layer in model.layers]
+
+
 def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
     """What a backup can only be resumed into: layer kinds, weight shapes and settings
     (names left out: Keras numbers them by creation order), the loss, the optimizer and
     the steps per epoch."""
-
-    def settings(m: keras.Model) -> list[Any]:
-        return [[type(layer).__name__, settings(layer) if isinstance(layer, keras.Model)
-                 else _without_names(layer.get_config())] for layer in m.layers]
 
     compiled = getattr(model, "optimizer", None)
     optimizer = {k: v for k, v in compiled.get_config().items() if k != "name"} if compiled else {}
@@ -79,7 +81,7 @@ def fingerprint(model: keras.Model, steps: int | None) -> dict[str, Any]:
         "layers": [[type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in model.layers],
         "optimizer": optimizer,
         "steps_per_epoch": steps,
-        "layer_settings": settings(model),
+        "layer_settings": layer_settings(model),
         "loss": getattr(loss, "__name__", None) or (None if loss is None else str(loss)),
     }
     if getattr(model, "beta", 1.0) != 1.0:  # a beta-VAE's KL weight (left out at 1: older runs match)

@@ -13,12 +13,13 @@ import pytest
 
 from aehelpers.reference import ReferenceModelError, load_reference, manifest, sha256_of_file, shipped_file
 from aehelpers.training import resumable
+from aehelpers.vae import VAE
 
 
-def tiny_model(units: int = 3) -> keras.Model:
+def tiny_model(units: int = 3, activation: str = "relu") -> keras.Model:
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6,), name="x")
-    outputs = keras.layers.Dense(6, activation="sigmoid")(keras.layers.Dense(units, activation="relu")(inputs))
+    outputs = keras.layers.Dense(6, activation="sigmoid")(keras.layers.Dense(units, activation=activation)(inputs))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="rmsprop", loss="binary_crossentropy")
     return model
@@ -82,6 +83,31 @@ def test_an_altered_file_is_refused_with_its_name_and_how_to_train(shipped):
 def test_a_model_that_does_not_fit_is_refused(shipped):
     with pytest.raises(ReferenceModelError, match="does not fit the model built above.*AE_PROFILE=full"):
         load_reference(tiny_model(units=4), "toy")
+
+
+def test_a_model_built_with_other_settings_is_refused_and_the_setting_named(shipped):
+    # Same weight shapes, another activation: the shipped weights would load, and mislead.
+    with pytest.raises(ReferenceModelError, match=r"other settings.*Dense 1: activation is 'tanh' here, "
+                                                  r"'relu' in the shipped model.*AE_PROFILE=full"):
+        load_reference(tiny_model(activation="tanh"), "toy")
+
+
+def test_a_vae_with_another_kl_weight_is_refused(full_run_in_tmp, monkeypatch):
+    def vae(beta: float) -> VAE:
+        keras.utils.set_random_seed(0)
+        x = keras.Input((784,))  # shipping a VAE measures its test ELBO on Fashion-MNIST
+        encoder = keras.Model(x, [keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)])
+        z = keras.Input((2,))
+        model = VAE(encoder, keras.Model(z, keras.layers.Dense(784, activation="sigmoid")(z)), beta=beta)
+        model.compile(optimizer="adam")
+        return model
+
+    x = np.random.default_rng(0).random((32, 784)).astype("float32")
+    vae(4.0).fit(x, epochs=1, verbose=0, callbacks=resumable("toy-vae", progress=False))
+    monkeypatch.setenv("AE_PROFILE", "reference")
+    assert load_reference(vae(4.0), "toy-vae") is not None
+    with pytest.raises(ReferenceModelError, match=r"VAE beta is 1\.0 here, 4\.0 in the shipped model"):
+        load_reference(vae(1.0), "toy-vae")
 
 
 @pytest.fixture
