@@ -37,7 +37,7 @@ import keras
 
 from aehelpers.profile import current_profile
 from aehelpers.records import project_root, relative_to_root, write_json
-from aehelpers import vq  # noqa: F401  (registers the VQ-VAE's layers: its shipped models load in safe mode)
+from aehelpers import mae, sae, vq  # noqa: F401  (register their layers: shipped models load in safe mode)
 from aehelpers.vae import VAE  # registered: shipped VAEs load in safe mode
 from aehelpers.training import EpochLog, history_from_log, layer_settings, run_dir
 

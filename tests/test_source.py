@@ -23,6 +23,8 @@ def test_show_source_refuses_what_has_no_python_source():
 SHOWN = {
     "07-variational-autoencoder": ["reconstruction_loss", "kl_divergence", "Sampling", "VAE.call", "VAE.compute_loss"],
     "14-discrete-codes": ["VectorQuantizer", "MaskedConv2D"],
+    "15-masked-autoencoders": ["RandomMasking", "MaskedAutoencoder"],
+    "16-sparse-autoencoders": ["TopK"],
 }
 
 
