@@ -149,7 +149,7 @@ class MaskedAutoencoder(keras.Model):
         return self.decoder(x, training=training), hidden
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        predicted, hidden = y_pred
+        predicted, hidden = (ops.convert_to_tensor(t) for t in y_pred)  # NumPy arrays too, on every backend
         squared_error = ops.mean(ops.square(predicted - self.patches(x)), axis=-1)
         return ops.sum(squared_error * hidden) / ops.maximum(ops.sum(hidden), 1.0)
 
