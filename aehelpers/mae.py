@@ -69,7 +69,9 @@ class RandomMasking(keras.layers.Layer):
 
     Returns the kept tokens, (batch, kept, width), and for every position of the original
     order the index it has in [kept tokens, then masked ones]: what puts them back.
-    With `mask_ratio` 0 every token is kept, in order.
+    With `mask_ratio` 0 every token is kept, in order. The number of tokens must be
+    known when the layer is called. The generator's state is not saved with a model:
+    assign ``seed_generator.state`` to repeat a draw.
     """
 
     def __init__(self, mask_ratio, seed=None, **kwargs):
@@ -82,6 +84,8 @@ class RandomMasking(keras.layers.Layer):
     def call(self, tokens):
         batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
         kept = length - int(round(self.mask_ratio * length))
+        if kept < 1:
+            raise ValueError(f"mask_ratio {self.mask_ratio} hides all {length} tokens; keep at least one.")
         noise = keras.random.uniform((batch, length), seed=self.seed_generator)
         if self.mask_ratio == 0:
             noise = ops.zeros_like(noise) + ops.arange(length, dtype=noise.dtype)  # keep the order
@@ -149,6 +153,8 @@ class MaskedAutoencoder(keras.Model):
         return self.decoder(x, training=training), hidden
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The mean squared error on the hidden patches only; ``y`` and
+        ``sample_weight`` are not used, nor are layers' added losses."""
         predicted, hidden = (ops.convert_to_tensor(t) for t in y_pred)  # NumPy arrays too, on every backend
         squared_error = ops.mean(ops.square(predicted - self.patches(x)), axis=-1)
         return ops.sum(squared_error * hidden) / ops.maximum(ops.sum(hidden), 1.0)

@@ -91,3 +91,27 @@ def test_an_embedding_adds_a_position_to_each_patch():
     same_patches = np.ones((1, 4, 2), "float32")
     out = ops.convert_to_numpy(embedding(same_patches))
     assert not np.allclose(out[0, 0], out[0, 1])  # equal patches, different places
+
+
+def test_the_decoder_gets_each_encoded_patch_in_its_place_and_the_mask_token_elsewhere():
+    # Identity encoder and decoder, an identity map between them and no decoder positions:
+    # the output is then what the decoder was given.
+    tokens, all_tokens = keras.Input((None, 16)), keras.Input((49, 16))
+    encoder = keras.Model(tokens, layers.Identity()(tokens))
+    decoder = keras.Model(all_tokens, layers.Identity()(all_tokens))
+    mae = MaskedAutoencoder(encoder, decoder, patch_size=4, mask_ratio=0.75, seed=0)
+    mae.to_decoder.set_weights([np.eye(16, dtype="float32"), np.zeros(16, "float32")])
+    mae.decoder_position.set_weights([np.zeros((49, 16), "float32")])
+    mae.mask_token.assign(np.full(16, 7.0, "float32"))
+    x = images()
+    given, hidden = (ops.convert_to_numpy(t) for t in mae(x))
+    embedded = ops.convert_to_numpy(mae.embedding(mae.patches(x)))
+    hidden = hidden.astype(bool)
+    assert hidden.sum() == 3 * 37
+    np.testing.assert_array_equal(given[hidden], 7.0)
+    np.testing.assert_allclose(given[~hidden], embedded[~hidden], atol=1e-6)
+
+
+def test_a_ratio_that_hides_every_token_is_refused():
+    with pytest.raises(ValueError, match="hides all 49 tokens"):
+        RandomMasking(0.99, seed=0)(np.zeros((1, 49, 4), "float32"))
