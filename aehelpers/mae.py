@@ -1,11 +1,13 @@
 """The layers of the masked-autoencoder chapter: patches, their embedding and random masking.
 
-The chapter "Masked autoencoders" shows these classes with :func:`aehelpers.show_source`;
-they live here, registered, so that the book's trained models load in safe mode. Written
+The chapter "Masked autoencoders" shows the masking and the model with
+:func:`aehelpers.show_source`; they live here, registered, so that the book's trained models load in safe mode. Written
 with ``keras.ops`` and ``keras.random``: they run on TensorFlow, JAX and PyTorch.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import keras
 from keras import ops
@@ -20,22 +22,22 @@ class Patches(keras.layers.Layer):
     (batch, height, width, channels) -> (batch, patches, size * size * channels).
     """
 
-    def __init__(self, size, **kwargs):
+    def __init__(self, size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = size
 
-    def call(self, images):
+    def call(self, images: Any) -> Any:
         batch, height, width, channels = ops.shape(images)
         rows, cols = height // self.size, width // self.size
         x = ops.reshape(images, (batch, rows, self.size, cols, self.size, channels))
         x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
         return ops.reshape(x, (batch, rows * cols, self.size * self.size * channels))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         batch, height, width, channels = input_shape
         return (batch, (height // self.size) * (width // self.size), self.size * self.size * channels)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "size": self.size}
 
 
@@ -43,26 +45,27 @@ class Patches(keras.layers.Layer):
 class PatchEmbedding(keras.layers.Layer):
     """Project each patch to `width` numbers and add a learned embedding of its position."""
 
-    def __init__(self, num_patches, width, **kwargs):
+    def __init__(self, num_patches: int, width: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_patches, self.width = num_patches, width
         self.projection = keras.layers.Dense(width)
         self.position = keras.layers.Embedding(num_patches, width)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         self.projection.build(input_shape)
         self.position.build((self.num_patches,))
 
-    def call(self, patches):
+    def call(self, patches: Any) -> Any:
         return self.projection(patches) + self.position(ops.arange(self.num_patches))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], self.width)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "num_patches": self.num_patches, "width": self.width}
 
 
+# The chapter prints the two classes below, so they are written as a reader would type them.
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class RandomMasking(keras.layers.Layer):
     """Keep a random `1 - mask_ratio` of the tokens of each example, a fresh draw each call.

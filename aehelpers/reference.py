@@ -267,7 +267,8 @@ def reference_history(name: str) -> keras.callbacks.History:
 
 def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int, monitor: str) -> dict[str, Any]:
     """The figure :func:`load_reference`'s users can check: the monitored validation value of
-    the shipped epoch; for a VAE, whose validation pass samples, a fresh one-sample test ELBO."""
+    the shipped epoch; for a VAE, whose validation pass samples, a fresh one-sample test loss
+    (the negative ELBO, or reconstruction + beta * KL for a beta-VAE)."""
     from aehelpers.data import load_fashion_mnist
 
     if not isinstance(model, VAE):
@@ -276,7 +277,13 @@ def _test_figure(model: keras.Model, entries: list[dict[str, float]], epoch: int
     (_, _), (x_test, _) = load_fashion_mnist("image" if len(model.encoder.input_shape) == 4 else "flat")
     model.compile()
     value = model.evaluate(x_test, batch_size=128, verbose=0, return_dict=True)["loss"]
-    return {"metric": "test -ELBO, one sample per image, batch 128, Sampling seed as saved", "value": float(value)}
+    return {"metric": f"{vae_loss_name(model.beta)}, one sample per image, batch 128, Sampling seed as saved",
+            "value": float(value)}
+
+
+def vae_loss_name(beta: float) -> str:
+    """What a VAE's test figure measures: the negative ELBO when beta is 1, else its training loss."""
+    return "test -ELBO" if beta == 1 else f"test reconstruction + {beta:g} x KL (the beta-VAE's loss)"
 
 
 def ship(model: keras.Model, name: str, folder: Path, best_weights: bool, monitor: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from keras import ops
 PACKAGE = "aehelpers"
 
 
+# The chapter prints this class, so it is written as a reader would type it.
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TopK(keras.layers.Layer):
     """Keep the `k` largest values of the last axis of each example and set the rest to zero."""
