@@ -1,8 +1,9 @@
 # The book's two everyday commands, `make book` and `make test`, each from a fresh clone.
 #   make book   virtual environment + packages + data check, then the site in _build/html
-#   make test   the same set-up, then unit tests, every chapter in the quick profile (nbval),
-#               the notebook/text-twin check, the site build with warnings as errors, and
-#               a browser test of every page in headless Chromium
+#   make test   the same set-up, then unit tests (with the notebook/text-twin and shipped-model
+#               checks), every chapter in the quick profile (nbval), the unit tests and the
+#               basic chapter on JAX, the site build with warnings as errors, and a browser
+#               test of every page in headless Chromium
 #   make test-torch   the helpers' tests and the basic chapter on the PyTorch backend
 #   make full   retrain chapters' models with the article's recipe (slow), ship them to
 #               models/ (manifest included), then re-make their pages from the shipped

@@ -47,11 +47,11 @@ def silenced_stderr_fd() -> Iterator[None]:
 
 def quiet_import() -> None:
     """Import Keras and initialise its backend's devices with the C++ banners silenced."""
+    if os.environ.get("AE_SHOW_BACKEND_LOG") == "1":  # TensorFlow's own log level stays the reader's
+        importlib.import_module("keras")
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
-        return
-    if os.environ.get("AE_SHOW_BACKEND_LOG") == "1":
-        importlib.import_module("keras")
         return
     with silenced_stderr_fd():
         importlib.import_module("keras")

@@ -4,8 +4,9 @@
 
 * ``reference`` (the default): each chapter loads the model the book trained
   (:func:`aehelpers.reference.load_reference`) and trains only a model that is not shipped;
-* ``full``: the chapters retrain every model with the article's recipe and ship the
-  result to ``models/`` (this is what ``make full`` runs);
+* ``full``: the chapters retrain every model with the full recipe (the article's where it
+  has one). Under ``make full`` (``AE_SHIP=1``) each result is also shipped to ``models/``;
+  a reader's own full run stays in its run folder;
 * ``quick``: the tests' profile. Every line runs, on a slice of the data
   (:data:`QUICK_TRAIN_IMAGES` training and :data:`QUICK_TEST_IMAGES` test images) and for
   one epoch, so its numbers and pictures mean nothing.

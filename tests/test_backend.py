@@ -37,3 +37,12 @@ def test_a_failing_silenced_block_shows_what_it_hid_before_the_error():
 def test_importing_aehelpers_prints_no_backend_banners():
     result = run("import aehelpers, keras; keras.ops.ones((2,)) + 1")
     assert result.stderr == "", result.stderr
+
+
+def test_the_backend_log_can_be_asked_for():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(AE_SHOW_BACKEND_LOG="1", KERAS_BACKEND="tensorflow")
+    code = "import aehelpers, keras; keras.ops.ones((2,)) + 1"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert "oneDNN" in result.stderr or "cuda" in result.stderr.lower(), (
+        f"AE_SHOW_BACKEND_LOG=1 should let TensorFlow's start-up messages through; stderr was {result.stderr!r}")

@@ -11,6 +11,7 @@ same figures as the manifest, and the pages that quote one model must agree.
 """
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -207,3 +208,28 @@ def test_the_readme_states_how_many_models_ship_and_how_large_they_are():
     readme = (ROOT / "README.md").read_text()
     total = sum(entry["bytes"] + (models_dir() / entry["history"]).stat().st_size for entry in MODELS.values())
     assert f"**{len(MODELS)} models, {total / 1e6:.1f} MB**" in readme
+
+
+def _chapter_list(numbers):
+    """'5', '5 and 11', '5, 8 and 11': how the pages name chapters."""
+    names = [str(n) for n in numbers]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def test_the_pages_name_the_chapters_whose_models_are_not_shipped():
+    pending = sorted({int(name[:2]) for name in NOT_YET_SHIPPED})
+    pages = [ROOT / "README.md", ROOT / "book" / "intro.md", ROOT / "book" / "setup.md",
+             ROOT / "notebooks" / "99-results.md"]
+    for page in pages:
+        text = " ".join(page.read_text().split()).lower()
+        # Every list of chapters in a sentence about shipping must be the pending one.
+        for sentence in re.split(r"(?<=[.:;])\s", text):
+            if "ship" not in sentence:
+                continue
+            for listed in re.findall(r"chapters? (\d+(?:, \d+)* and \d+)", sentence):
+                assert listed == _chapter_list(pending), (
+                    f"{page.name} says chapters {listed} are not shipped, but NOT_YET_SHIPPED holds chapters "
+                    f"{_chapter_list(pending) if pending else 'none'}: update the sentence {sentence!r}")
+        if pending:
+            assert f"chapter{'s' if len(pending) > 1 else ''} {_chapter_list(pending)}" in text, (
+                f"{page.name} should say that chapters {_chapter_list(pending)} train until their models ship")
