@@ -1,8 +1,9 @@
 """The layers of the masked-autoencoder chapter: patches, their embedding and random masking.
 
 The chapter "Masked autoencoders" shows the masking and the model with
-:func:`aehelpers.show_source`; they live here, registered, so that the book's trained models load in safe mode. Written
-with ``keras.ops`` and ``keras.random``: they run on TensorFlow, JAX and PyTorch.
+:func:`aehelpers.show_source`. All four live here, registered, so that the book's trained
+models load in safe mode. Written with ``keras.ops`` and ``keras.random``: they run on
+TensorFlow, JAX and PyTorch.
 """
 
 from __future__ import annotations

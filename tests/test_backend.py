@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 
-def run(code):
+def run(code, **extra_env):
     # Without conftest's TF_CPP_MIN_LOG_LEVEL: aehelpers must quieten TensorFlow by itself.
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, **extra_env}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
 
 
@@ -40,9 +40,7 @@ def test_importing_aehelpers_prints_no_backend_banners():
 
 
 def test_the_backend_log_can_be_asked_for():
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env.update(AE_SHOW_BACKEND_LOG="1", KERAS_BACKEND="tensorflow")
-    code = "import aehelpers, keras; keras.ops.ones((2,)) + 1"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    result = run("import aehelpers, keras; keras.ops.ones((2,)) + 1",
+                 AE_SHOW_BACKEND_LOG="1", KERAS_BACKEND="tensorflow")
     assert "oneDNN" in result.stderr or "cuda" in result.stderr.lower(), (
         f"AE_SHOW_BACKEND_LOG=1 should let TensorFlow's start-up messages through; stderr was {result.stderr!r}")

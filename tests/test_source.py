@@ -1,6 +1,8 @@
+import importlib
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 
 from aehelpers.source import show_source
@@ -38,8 +40,6 @@ def test_the_chapter_shows_the_code_it_is_about(chapter, name):
 
 def _defined(name):
     """The object ``name`` (``"Sampling"``, ``"VAE.call"``) from the aehelpers module that defines it."""
-    import importlib
-
     head, *rest = name.split(".")
     for module in ("vae", "vq", "mae", "sae"):
         found = getattr(importlib.import_module(f"aehelpers.{module}"), head, None)
@@ -52,8 +52,6 @@ def _defined(name):
 
 @pytest.mark.parametrize("chapter, name", [(c, n) for c, names in SHOWN.items() for n in names])
 def test_the_stored_page_shows_the_code_of_today(chapter, name):
-    import nbformat
-
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / f"{chapter}.ipynb"
     cells = [c for c in nbformat.read(notebook, as_version=4).cells
              if c.cell_type == "code" and c.source.strip() == f"ae.show_source({name})"]
