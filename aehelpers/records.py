@@ -152,8 +152,7 @@ def save_results(
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "forward_flops": flops,
-        # The peak of the machine that trained the model (None where its log does not say).
-        "cpu_peak_gflops": trained_on[-1].get("cpu_peak_gflops") if trained_on else cpu_peak_gflops(),
+        "cpu_peak_gflops": _training_peak(trained_on),
         **json.loads(json.dumps(numbers, default=_plain)),
         "history": {key: list(map(float, series)) for key, series in values.items()},
     }
@@ -165,6 +164,14 @@ def save_results(
           + (f", {record['seconds_per_epoch']:.1f} s per epoch" if seconds else "")
           + (f" on {' and '.join(where)}" if where else "") + f"; record written to {relative_to_root(path)}")
     return record
+
+
+def _training_peak(trained_on: list[dict[str, Any]] | None) -> float | None:
+    """The peak GFLOP/s of the machine that trained a run: from its log of sessions, or
+    measured here when this is that machine (older logs do not state it); else None."""
+    if trained_on and trained_on[-1].get("cpu_peak_gflops"):
+        return trained_on[-1]["cpu_peak_gflops"]
+    return cpu_peak_gflops() if not trained_on or trained_on[-1]["device"] == device_description() else None
 
 
 def _plain(value: Any) -> Any:

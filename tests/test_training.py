@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from aehelpers.flops import cpu_peak_gflops
 from aehelpers.records import device_description, load_results, save_results
 from aehelpers.training import CompactProgress, EpochLog, resumable, run_dir
 
@@ -184,6 +185,22 @@ def test_metrics_of_some_epochs_only_are_kept_and_the_best_epoch_skips_the_gaps(
     assert record["best_epoch"] in (2, 4) and record["best_val_loss"] == min(val[1], val[3])
     assert record["final_val_loss"] == val[3]
     assert [(s["first_epoch"], s["last_epoch"]) for s in record["trained_on"]] == [(1, 5)]
+
+
+def test_a_record_takes_the_peak_from_the_log_or_measures_it_on_the_machine_that_trained(full_run_in_tmp):
+    x = np.random.default_rng(0).random((32, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, x, epochs=2, verbose=0, callbacks=resumable("toy", progress=False))
+    sessions_file = run_dir("toy") / "trained_on.json"
+    logged = json.loads(sessions_file.read_text())
+    sessions_file.write_text(json.dumps([dict(logged[0], cpu_peak_gflops=123.0)]))
+    assert save_results("toy", history)["cpu_peak_gflops"] == 123.0
+    older = {k: v for k, v in logged[0].items() if k != "cpu_peak_gflops"}  # logs written before the peak was
+    sessions_file.write_text(json.dumps([older]))
+    assert save_results("toy", history)["cpu_peak_gflops"] == cpu_peak_gflops()
+    sessions_file.write_text(json.dumps([dict(older, device="CPU: another machine, 64 cores")]))
+    assert save_results("toy", history)["cpu_peak_gflops"] is None
 
 
 def test_epoch_log_refuses_to_resume_past_the_epochs_it_holds(tmp_path):
