@@ -70,17 +70,11 @@ BOOK_MODELS = {
 }
 # Classifiers, validated on the test images with their labels.
 CLASSIFIERS = {"15-masked-autoencoders-supervised", "16-sparse-autoencoders-classifier"}
-# Models whose full runs were still training when the shipped ones landed (issue 13). The
-# test below fails as soon as one of them is shipped, so this set can only shrink; the
-# pages of chapters that load them still show their earlier full runs.
-NOT_YET_SHIPPED = {"11-a-faster-recipe-article", "11-a-faster-recipe-fast"}
 
 
 def test_every_model_of_the_book_is_shipped():
-    assert set(MODELS) == BOOK_MODELS - NOT_YET_SHIPPED, (
-        f"not shipped: {sorted(BOOK_MODELS - NOT_YET_SHIPPED - set(MODELS))}, "
-        f"unexpected: {sorted(set(MODELS) - BOOK_MODELS)}, shipped but still marked pending: "
-        f"{sorted(NOT_YET_SHIPPED & set(MODELS))}")
+    assert set(MODELS) == BOOK_MODELS, (
+        f"not shipped: {sorted(BOOK_MODELS - set(MODELS))}, unexpected: {sorted(set(MODELS) - BOOK_MODELS)}")
     for text in (ROOT / "notebooks").glob("[0-9][0-9]-*.md"):  # the names written out in the chapters
         for call in ("ae.load_reference(", "ae.reference_model(", "ae.reference_history("):
             for part in text.read_text().split(call)[1:]:
@@ -209,26 +203,12 @@ def test_the_readme_states_how_many_models_ship_and_how_large_they_are():
     assert f"**{len(MODELS)} models, {total / 1e6:.1f} MB**" in readme
 
 
-def _chapter_list(numbers):
-    """'5', '5 and 11', '5, 8 and 11': how the pages name chapters."""
-    names = [str(n) for n in numbers]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def test_the_pages_name_the_chapters_whose_models_are_not_shipped():
-    pending = sorted({int(name[:2]) for name in NOT_YET_SHIPPED})
+def test_no_page_says_a_model_is_still_being_trained():
+    # Every model is shipped: a sentence left over from while some were training would mislead.
     pages = [ROOT / "README.md", ROOT / "book" / "intro.md", ROOT / "book" / "setup.md",
              ROOT / "notebooks" / "99-results.md"]
+    stale = re.compile(r"still being trained|being trained again|until (?:its|their) models ship|until they (?:ship|are shipped)")
     for page in pages:
         text = " ".join(page.read_text().split()).lower()
-        # Every list of chapters in a sentence about shipping must be the pending one.
-        for sentence in re.split(r"(?<=[.:;])\s", text):
-            if "ship" not in sentence:
-                continue
-            for listed in re.findall(r"chapters? (\d+(?:, \d+)* and \d+)", sentence):
-                assert listed == _chapter_list(pending), (
-                    f"{page.name} says chapters {listed} are not shipped, but NOT_YET_SHIPPED holds chapters "
-                    f"{_chapter_list(pending) if pending else 'none'}: update the sentence {sentence!r}")
-        if pending:
-            assert f"chapter{'s' if len(pending) > 1 else ''} {_chapter_list(pending)}" in text, (
-                f"{page.name} should say that chapters {_chapter_list(pending)} train until their models ship")
+        found = stale.search(text)
+        assert found is None, f"{page.name} says a model is not shipped yet: {text[max(0, found.start() - 80):found.end() + 80]!r}"

@@ -54,11 +54,6 @@ def test_no_stored_page_shows_a_quick_run(path):
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "ae.load_reference(" in p.with_suffix(".md").read_text()],
                          ids=lambda p: p.stem)
 def test_every_training_chapter_shows_the_books_trained_models(path):
-    from test_shipped_models import NOT_YET_SHIPPED
-
-    pending = sorted(name for name in NOT_YET_SHIPPED if name.startswith(path.stem[:3]) or f'"{name}"' in path.with_suffix(".md").read_text())
-    if pending:
-        pytest.skip(f"{', '.join(pending)} not shipped yet (issue 13): the page keeps its earlier full run")
     text = printed_text(path)
     assert "Loaded the book's trained" in text, f"{path.name} does not show the shipped models: run make pages CHAPTER={path.stem}"
     assert "is not shipped with the book" not in text, f"{path.name} trained a model that is not shipped: run make full CHAPTER={path.stem}"
