@@ -197,7 +197,6 @@ def test_pages_that_quote_one_model_agree():
     assert sizes["end_val_loss_by_code_size"]["32"] == pytest.approx(basic_end, abs=1e-12)
 
 
-
 def test_chapter_11s_article_recipe_repeats_chapter_4s_run():
     """Chapter 11 says its article-recipe run is chapter 4's again: same model, recipe, seed and machine."""
     chapter_4 = RESULTS["04-convolutional-autoencoder"]
@@ -206,6 +205,7 @@ def test_chapter_11s_article_recipe_repeats_chapter_4s_run():
         "chapter 11's article recipe no longer repeats chapter 4's run (another machine or seed?): "
         "reword chapter 11's 'What the numbers say'")
     assert chapter_11["article_recipe_history"]["val_loss"] == chapter_4["history"]["val_loss"]
+
 
 def test_the_readme_states_how_many_models_ship_and_how_large_they_are():
     readme = (ROOT / "README.md").read_text()
